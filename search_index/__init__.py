@@ -1,0 +1,1 @@
+"""The Whoosh search index over processes; knows nothing of Flask."""
