@@ -104,7 +104,7 @@ def _package(session: Session, source: Source, run_id: int, location: str, diges
         session.add(package)
     package.uri, package.published_date = info.uri, info.published_date
     package.publisher_name, package.encoding = info.publisher_name, info.encoding
-    session.flush([package])
+    session.flush()
     return package
 
 
@@ -142,11 +142,8 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
     stored: set[tuple[str, str, str]] = set()
     for start in range(0, len(ocids), 500):
         chunk = ocids[start : start + 500]
-        stored.update(
-            session.execute(
-                select(Release.ocid, Release.release_id, Release.checksum).where(Release.ocid.in_(chunk))
-            ).tuples()
-        )
+        query = select(Release.ocid, Release.release_id, Release.checksum).where(Release.ocid.in_(chunk))
+        stored.update((ocid, release_id, digest) for ocid, release_id, digest in session.execute(query))
     known_ids = {(ocid, release_id) for ocid, release_id, _ in stored}
     new_rows = []
     for key, row in rows.items():

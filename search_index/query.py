@@ -12,7 +12,6 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 from whoosh import highlight, sorting
-from whoosh.index import Index
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.query import Every, Query, Term
 from whoosh.searching import Searcher
@@ -56,27 +55,31 @@ class SearchPage:
 
 
 class SearchIndex:
-    """An open index with one searcher per thread, refreshed cheaply when the index has changed."""
+    """An open index with one searcher per thread, refreshed cheaply when the index has changed.
+
+    A rebuild swaps in a new folder: searchers then start afresh, since reusing segment readers across two
+    different indexes would mix their documents.
+    """
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
-        self._index: Index | None = None
         self._local = threading.local()
 
+    def _folder_id(self) -> int:
+        return self.directory.stat().st_ino
+
     def searcher(self) -> Searcher:
-        if self._index is None or not self.directory.exists():
-            self._index = open_index(self.directory)
-            self._local.__dict__.clear()
-        searcher = getattr(self._local, "searcher", None)
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and getattr(local, "folder", None) != self._folder_id():
+            searcher.close()
+            searcher = None
         if searcher is None:
-            searcher = self._index.searcher()
+            searcher = open_index(self.directory).searcher()
+            local.folder = self._folder_id()
         elif not searcher.up_to_date():
-            try:
-                searcher = searcher.refresh()
-            except FileNotFoundError:  # the index was rebuilt and swapped under us
-                self._index = open_index(self.directory)
-                searcher = self._index.searcher()
-        self._local.searcher = searcher
+            searcher = searcher.refresh()
+        local.searcher = searcher
         return searcher
 
 
@@ -115,6 +118,15 @@ def _highlight(hit, fieldname: str, fallback: str, limit: int, fragmenter) -> Ma
     if fragment:
         return Markup(fragment)
     return escape(fallback if len(fallback) <= limit else fallback[: limit - 1] + "…")
+
+
+def _suggestion(searcher: Searcher, query: Query, text: str) -> str | None:
+    """A spelling suggestion for a query that found nothing, from words in the index."""
+    try:
+        corrected = searcher.correct_query(query, text)
+    except Exception:  # whoosh's corrector trips over some parsed queries; a suggestion is optional
+        return None
+    return corrected.string if corrected.query != query else None
 
 
 def search_processes(
@@ -162,7 +174,5 @@ def search_processes(
         )
     page_result = SearchPage(query=q, sort=sort, page=page, per_page=per_page, total=len(results.results), hits=hits)
     if not hits and q.strip():
-        corrected = searcher.correct_query(query, q)
-        if corrected.query != query:
-            page_result.corrected = corrected.string
+        page_result.corrected = _suggestion(searcher, query, q)
     return page_result

@@ -264,7 +264,7 @@ def _write_children(session: Session, process: Process, compiled: dict, parties:
         if key:
             party = parties.get(publisher, *key)
             if party.id is None:
-                session.flush([party])
+                session.flush()
             roles.add((party.id, role))
             if role == "buyer":
                 buyer = party
@@ -289,7 +289,7 @@ def _write_children(session: Session, process: Process, compiled: dict, parties:
             if key:
                 party = parties.get(publisher, *key)
                 if party.id is None:
-                    session.flush([party])
+                    session.flush()
                 if party.id not in seen:
                     seen.add(party.id)
                     award.suppliers.append(AwardSupplier(party_id=party.id, name=key[1]))
@@ -394,7 +394,7 @@ def compile_processes(session: Session, ocids: Iterable[str]) -> CompileReport:
             process.compiled_at = datetime.now(timezone.utc)
             if process.id is None:
                 session.add(process)
-                session.flush([process])
+                session.flush()
             notes: list[str] = []
             _write_children(session, process, compiled, parties, notes)
             report.notes.extend({"where": ocid, "note": n} for n in dict.fromkeys(notes))

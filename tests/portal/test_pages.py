@@ -1,0 +1,186 @@
+"""The public pages and their JSON twins, on the demo data."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.models import Process, ProcessParty, Release
+
+CDMX = "OCDS-87SD3T-AD-SF-DRM-063-2015"
+UKRAINE = "ocds-be6bcu-UA-2017-04-12-001619-b"
+
+
+@pytest.fixture
+def sessions(demo_app):
+    return demo_app.extensions["portal.sessions"]
+
+
+@pytest.fixture
+def client(demo_client):
+    return demo_client
+
+
+@pytest.fixture
+def supplier_id(sessions):
+    with sessions() as session:
+        return session.scalar(
+            select(ProcessParty.party_id)
+            .join(Process, Process.id == ProcessParty.process_id)
+            .where(Process.ocid == CDMX, ProcessParty.role == "supplier")
+        )
+
+
+def test_home_shows_headline_figures_that_match_the_database(client, sessions):
+    data = client.get("/index.json").get_json()
+    with sessions() as session:
+        assert data["processes"] == session.scalar(select(func.count()).select_from(Process)) == 36
+        assert data["releases"] == session.scalar(select(func.count()).select_from(Release)) == 45
+    currencies = {row["currency"] for row in data["value_by_currency"]}
+    assert currencies == {"CAD", "MXN", "UAH", "USD"}
+    page = client.get("/").get_data(as_text=True)
+    assert '<dd data-figure="processes">36</dd>' in page
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_ocid"),
+    [
+        ("arrendamiento", CDMX),  # title
+        ("\"471 computadora\"", CDMX),  # phrase in the description
+        ("comunic@rte", CDMX),  # supplier name
+        ("suppliers:consulting", CDMX),  # field query
+        ("лимони", UKRAINE),  # Ukrainian title
+        ("evaluation panneau", "ocds-a1234567-mt-063635891f001755a1637786dd047485f3dcfaf6"),  # accents folded
+    ],
+)
+def test_search_finds_processes_by_words_in_title_description_and_supplier(client, query, expected_ocid):
+    data = client.get("/search.json", query_string={"q": query}).get_json()
+    assert expected_ocid in [hit["ocid"] for hit in data["results"]], data
+    page = client.get("/search", query_string={"q": query}).get_data(as_text=True)
+    assert f"/process/{expected_ocid}" in page
+
+
+def test_search_highlights_matches_and_paginates(demo_app, client, monkeypatch):
+    monkeypatch.setitem(demo_app.config, "PER_PAGE", 2)
+    first = client.get("/search.json?q=entretien").get_json()
+    second = client.get("/search.json?q=entretien&page=2").get_json()
+    assert first["total"] == second["total"] >= 4
+    assert first["pages"] == -(-first["total"] // 2)
+    assert not {h["ocid"] for h in first["results"]} & {h["ocid"] for h in second["results"]}
+    page = client.get("/search?q=entretien").get_data(as_text=True)
+    assert re.search(r'<mark class="hl t\d+">[Ee]ntretien</mark>', page)
+    assert 'rel="next"' in page
+
+
+def test_sort_by_amount_compares_within_a_currency(client):
+    results = client.get("/search.json?sort=amount&currency=CAD").get_json()["results"]
+    amounts = [float(hit["value"]["amount"]) for hit in results]
+    assert amounts == sorted(amounts, reverse=True)
+    assert {hit["value"]["currency"] for hit in results} == {"CAD"}
+
+
+def test_sort_by_date_puts_the_newest_first(client):
+    results = client.get("/search.json?sort=date").get_json()["results"]
+    dates = [hit["last_updated"] for hit in results]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_process_page_shows_the_timeline_with_every_release_and_its_source(client, sessions):
+    page = client.get(f"/process/{CDMX}").get_data(as_text=True)
+    with sessions() as session:
+        stored = list(session.scalars(select(Release).where(Release.ocid == CDMX)))
+    assert len(stored) == 4  # two releases, each published in two versions
+    for release in stored:
+        assert f"/process/{CDMX}/releases/{release.id}.json" in page
+        assert release.checksum[:12] in page
+    for heading in ("Tender", "Awards (1)", "Contracts (1)", "Amendments (0)", "Timeline of releases"):
+        assert heading in page
+    assert "release-package-AD-063-2015.json" in page
+    assert "sum of its active contracts" in page
+    raw = client.get(f"/process/{CDMX}/releases/{stored[0].id}.json")
+    assert raw.mimetype == "application/json"
+    assert json.loads(raw.data) == json.loads(stored[0].data)
+
+
+def test_supplier_page_lists_the_suppliers_awards(client, supplier_id):
+    data = client.get(f"/supplier/{supplier_id}.json").get_json()
+    assert data["name"].startswith("COMUNIC@RTE & CONSULTING")
+    assert [a["ocid"] for a in data["awards"]] == [CDMX]
+    assert data["totals"] == [{"currency": "MXN", "amount": "1311264.00", "awards": 1}]
+    page = client.get(f"/supplier/{supplier_id}").get_data(as_text=True)
+    assert f"/process/{CDMX}" in page
+    assert "1,311,264.00 MXN" in page
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/search", "/search?q=entretien", f"/process/{CDMX}", f"/process/{UKRAINE}", "/supplier/{supplier}"],
+)
+def test_every_page_has_a_json_twin(client, supplier_id, path):
+    path = path.format(supplier=supplier_id)
+    html = client.get(path)
+    base, _, query = path.partition("?")
+    twin = client.get(("/index" if base == "/" else base) + ".json" + (f"?{query}" if query else ""))
+    assert html.status_code == twin.status_code == 200
+    assert html.mimetype == "text/html"
+    assert twin.mimetype == "application/json"
+    assert twin.get_json()
+
+
+@pytest.mark.parametrize("path", ["/process/nope", "/process/nope.json", "/supplier/999999", "/supplier/999999.json"])
+def test_unknown_things_are_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert ("error" in response.get_json()) if path.endswith(".json") else ("Not found" in response.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "<script>alert(1)</script>",
+        '"unclosed phrase',
+        "title:",
+        "((((",
+        "*",
+        "a" * 5000,
+        "AND OR NOT",
+        "amount:[0 TO",
+        "\x00\x01",
+        "' OR 1=1 --",
+    ],
+)
+def test_hostile_queries_get_an_ordinary_answer(client, query):
+    response = client.get("/search", query_string={"q": query, "page": "-3", "sort": "DROP"})
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+    assert client.get("/search.json", query_string={"q": query, "page": "x"}).status_code == 200
+
+
+def test_published_text_is_escaped_in_highlights(app, load, tmp_path):
+    client = app.test_client()
+    hostile = {
+        "ocid": "ocds-test00-x",
+        "id": "1",
+        "date": "2020-01-01T00:00:00Z",
+        "tender": {"title": "Snow <img src=x onerror=alert(1)> removal", "description": "<b>snow</b> & ice"},
+    }
+    (tmp_path / "x.json").write_text(json.dumps(hostile), encoding="utf-8")
+    load(tmp_path / "x.json")
+    page = client.get("/search?q=snow").get_data(as_text=True)
+    assert "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<b>snow</b>" not in page
+    process_page = client.get("/process/ocds-test00-x").get_data(as_text=True)
+    assert "<img src=x" not in process_page
+
+
+def test_security_headers_are_on_every_response(client):
+    for path in ("/", "/search.json", "/process/nope"):
+        headers = client.get(path).headers
+        assert "default-src 'self'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
