@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 from markupsafe import Markup, escape
 from whoosh import highlight, sorting
 from whoosh.qparser import MultifieldParser, OrGroup
@@ -17,7 +19,7 @@ from whoosh.query import Every, Query, Term
 from whoosh.searching import Searcher
 
 from search_index.indexer import open_index
-from search_index.schema import TEXT_FIELDS
+from search_index.schema import MISSING, TEXT_FIELDS
 
 SORTS = ("relevance", "amount", "date")
 MAX_QUERY_LENGTH = 500  # longer text is cut: nobody types more, and parse time grows with it
@@ -115,9 +117,7 @@ def _highlight(hit, fieldname: str, fallback: str, limit: int, fragmenter) -> Ma
         fragment = hit.highlights(fieldname, top=2)
     except Exception:  # highlighting is decoration; a failure must not lose the hit
         fragment = ""
-    if fragment:
-        return Markup(fragment)
-    return escape(fallback if len(fallback) <= limit else fallback[: limit - 1] + "…")
+    return Markup(fragment) if fragment else _cut(fallback, limit)
 
 
 def _suggestion(searcher: Searcher, query: Query, text: str) -> str | None:
@@ -129,6 +129,133 @@ def _suggestion(searcher: Searcher, query: Query, text: str) -> str | None:
     return corrected.string if corrected.query != query else None
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Structured filters. Amount bounds apply only with a currency: amounts are never compared across currencies."""
+
+    currency: str | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    date_from: date | None = None  # on the date the process was last updated, inclusive
+    date_to: date | None = None
+
+    def active(self) -> bool:
+        return any(v is not None for v in (self.currency, self.date_from, self.date_to)) or (
+            self.currency is not None and (self.min_amount is not None or self.max_amount is not None)
+        )
+
+
+class Columns:
+    """A searcher's sortable columns as numpy arrays, built once per searcher, so that filters and orders over
+    every document are array operations rather than a Python loop or a range query per request."""
+
+    def __init__(self, searcher: Searcher):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.size = self.reader.doc_count_all()
+        self._cache: dict[str, np.ndarray] = {}
+
+    def numeric(self, name: str) -> np.ndarray:
+        """Values in Whoosh's sortable (order-preserving unsigned) form; MISSING (0) sorts below everything."""
+        if name not in self._cache:
+            values = self.reader.column_reader(name, translate=False)
+            self._cache[name] = np.fromiter(values, dtype=np.uint64, count=self.size)
+        return self._cache[name]
+
+    def live(self) -> np.ndarray:
+        if "live" not in self._cache:
+            live = np.ones(self.size, dtype=bool)
+            if self.reader.has_deletions():
+                live[:] = False
+                live[np.fromiter(self.reader.all_doc_ids(), dtype=np.int64)] = True
+            self._cache["live"] = live
+        return self._cache["live"]
+
+    def currency(self) -> tuple[np.ndarray, list[str]]:
+        """A code per document (-1: none) and the currencies in code order, which is alphabetical."""
+        if "currency" not in self._cache:
+            names = sorted(t.decode() for t in self.reader.lexicon("currency"))
+            codes = np.full(self.size, -1, dtype=np.int16)
+            for code, name in enumerate(names):
+                codes[np.fromiter(self.searcher.docs_for_query(Term("currency", name)), dtype=np.int64)] = code
+            self._cache["currency"] = codes
+            self._currencies = names
+        return self._cache["currency"], self._currencies
+
+    def sortable(self, name: str, value: object) -> int:
+        return int(self.searcher.schema[name].to_column_value(value))
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        mask = self.live().copy()
+        if filters.currency is not None:
+            codes, names = self.currency()
+            mask &= codes == (names.index(filters.currency) if filters.currency in names else -2)
+            if filters.min_amount is not None:
+                mask &= self.numeric("amount") >= self.sortable("amount", cents(filters.min_amount))
+            if filters.max_amount is not None:
+                mask &= self.numeric("amount") <= self.sortable("amount", cents(filters.max_amount))
+        when = self.numeric("when") if filters.date_from or filters.date_to else None
+        if filters.date_from is not None:
+            mask &= when >= self.sortable("when", day_start(filters.date_from))
+        if filters.date_to is not None:
+            mask &= (when < self.sortable("when", day_start(filters.date_to + timedelta(days=1)))) & (when != MISSING)
+        return mask
+
+    def order(self, docnums: np.ndarray, sort: str, limit: int) -> np.ndarray:
+        """The first `limit` of these documents, newest or largest first (amounts grouped by currency)."""
+        if sort == "amount":
+            codes, _ = self.currency()
+            # Documents without a currency (code -1) go after every currency, as with missing amounts.
+            group = np.where(codes[docnums] < 0, np.iinfo(np.int16).max, codes[docnums])
+            keys = (docnums, ~self.numeric("amount")[docnums], group)  # lexsort: last key first
+        else:
+            keys = (docnums, ~self.numeric("when")[docnums])
+        if len(docnums) > limit * 4:
+            # Only the head is shown: partition on the primary key first, then sort that head exactly.
+            primary = keys[-1]
+            cut = np.partition(primary, limit - 1)[limit - 1]
+            head = primary <= cut
+            keys = tuple(k[head] for k in keys)
+            docnums = docnums[head]
+        return docnums[np.lexsort(keys)][:limit]
+
+
+def cents(amount: Decimal) -> int:
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def day_start(day: date) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
+
+
+def columns_of(searcher: Searcher) -> Columns:
+    columns = getattr(searcher, "_portal_columns", None)
+    if columns is None:
+        columns = searcher._portal_columns = Columns(searcher)
+    return columns
+
+
+def _hit(searcher: Searcher, fields: dict, title_html: Markup | None = None, snippet_html: Markup | None = None) -> Hit:
+    title = fields.get("title") or fields["ocid"]
+    description = fields.get("description", "")
+    return Hit(
+        ocid=fields["ocid"],
+        title=title,
+        title_html=title_html if title_html is not None else escape(title),
+        snippet_html=snippet_html if snippet_html is not None else _cut(description, 240),
+        buyer=fields.get("buyer", ""),
+        suppliers=[s for s in fields.get("suppliers", "").split("\n") if s],
+        status=fields.get("status", ""),
+        amount=fields.get("amount_text", ""),
+        currency=fields.get("currency", ""),
+        date=datetime.fromisoformat(fields["date"]) if fields.get("date") else None,
+    )
+
+
+def _cut(text: str, limit: int) -> Markup:
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def search_processes(
     index: SearchIndex,
     *,
@@ -136,43 +263,51 @@ def search_processes(
     sort: str = "relevance",
     page: int = 1,
     per_page: int = 20,
-    currency: str | None = None,
+    filters: Filters | None = None,
 ) -> SearchPage:
-    """One page of processes matching `q`; an empty query lists every process, newest first."""
+    """One page of processes matching `q` and `filters`; an empty query lists every process, newest first.
+
+    Without words, the page is computed from the column arrays alone (no scoring). With words, Whoosh scores
+    and sorts, and the filters reach it as a set of allowed (or excluded, whichever is smaller) documents.
+    """
     searcher = index.searcher()
+    filters = filters or Filters()
     sort = sort if sort in SORTS else "relevance"
     if not q.strip() and sort == "relevance":
         sort = "date"
     page = min(max(page, 1), MAX_PAGE)
     query = parse_query(searcher, q)
-    results = searcher.search_page(
-        query,
-        page,
-        pagelen=per_page,
-        sortedby=_sort_facet(sort),
-        filter=Term("currency", currency) if currency else None,
-        terms=True,
-    )
+    columns = columns_of(searcher)
+    mask = columns.mask(filters) if filters.active() else None
+
+    if isinstance(query, Every):
+        docnums = np.flatnonzero(mask if mask is not None else columns.live())
+        shown = columns.order(docnums, sort, page * per_page)[(page - 1) * per_page :]
+        hits = [_hit(searcher, searcher.stored_fields(int(d))) for d in shown]
+        return SearchPage(query=q, sort=sort, page=page, per_page=per_page, total=len(docnums), hits=hits)
+
+    restrict: dict = {}
+    if mask is not None:
+        allowed = np.flatnonzero(mask)
+        if len(allowed) <= columns.size - len(allowed):
+            restrict["filter"] = set(allowed.tolist())
+        else:
+            restrict["mask"] = set(np.flatnonzero(~mask).tolist())
+    results = searcher.search_page(query, page, pagelen=per_page, sortedby=_sort_facet(sort), terms=True, **restrict)
     results.results.formatter = _FORMATTER
     whole, context = highlight.WholeFragmenter(), highlight.ContextFragmenter(maxchars=240, surround=60)
     hits = []
     for hit in results:
         title = hit.get("title") or hit["ocid"]
         hits.append(
-            Hit(
-                ocid=hit["ocid"],
-                title=title,
+            _hit(
+                searcher,
+                hit.fields(),
                 title_html=_highlight(hit, "title", title, 400, whole),
                 snippet_html=_highlight(hit, "description", hit.get("description", ""), 240, context),
-                buyer=hit.get("buyer", ""),
-                suppliers=[s for s in hit.get("suppliers", "").split("\n") if s],
-                status=hit.get("status", ""),
-                amount=hit.get("amount_text", ""),
-                currency=hit.get("currency", ""),
-                date=datetime.fromisoformat(hit["date"]) if hit.get("date") else None,
             )
         )
     page_result = SearchPage(query=q, sort=sort, page=page, per_page=per_page, total=len(results.results), hits=hits)
-    if not hits and q.strip():
+    if not hits:
         page_result.corrected = _suggestion(searcher, query, q)
     return page_result

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from portal.db import get_session
 from portal.domain.processes import NotFound, get_process, get_release, get_supplier, home_figures
-from search_index.query import SORTS, search_processes
+from search_index.query import SORTS, Filters, search_processes
+
+MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the index's 64-bit columns
 
 blueprint = Blueprint("public", __name__)
 
@@ -49,6 +52,31 @@ def home():  # type: ignore[no-untyped-def]
     return render_template("public/home.html", figures=figures)
 
 
+def search_filters(args) -> Filters:  # type: ignore[no-untyped-def]
+    """Filters from the query string; a value that does not parse is ignored rather than refused."""
+
+    def parsed(name: str, parse):  # type: ignore[no-untyped-def]
+        try:
+            return parse(args[name]) if args.get(name) else None
+        except (ValueError, ArithmeticError):
+            return None
+
+    def amount(text: str) -> Decimal:
+        value = Decimal(text)
+        if not value.is_finite() or abs(value) > MAX_AMOUNT:
+            raise ValueError(text)
+        return value
+
+    currency = (args.get("currency") or "").strip().upper()
+    return Filters(
+        currency=currency if len(currency) == 3 and currency.isalpha() else None,
+        min_amount=parsed("min_amount", amount),
+        max_amount=parsed("max_amount", amount),
+        date_from=parsed("date_from", date.fromisoformat),
+        date_to=parsed("date_to", date.fromisoformat),
+    )
+
+
 def _int_arg(name: str, default: int) -> int:
     try:
         return int(request.args.get(name, default))
@@ -59,13 +87,14 @@ def _int_arg(name: str, default: int) -> int:
 @blueprint.get("/search")
 @blueprint.get("/search.json", endpoint="search_json")
 def search():  # type: ignore[no-untyped-def]
+    filters = search_filters(request.args)
     results = search_processes(
         current_app.extensions["portal.search"],
         q=request.args.get("q", ""),
         sort=request.args.get("sort", "relevance"),
         page=_int_arg("page", 1),
         per_page=current_app.config["PER_PAGE"],
-        currency=request.args.get("currency") or None,
+        filters=filters,
     )
     if request.path.endswith(".json"):
         return jsonify(
@@ -89,7 +118,7 @@ def search():  # type: ignore[no-untyped-def]
                 for hit in results.hits
             ],
         )
-    return render_template("public/search.html", results=results, sorts=SORTS)
+    return render_template("public/search.html", results=results, sorts=SORTS, filters=filters)
 
 
 @blueprint.get("/process/<ocid>")

@@ -49,7 +49,7 @@ def test_home_shows_headline_figures_that_match_the_database(client, sessions):
     ("query", "expected_ocid"),
     [
         ("arrendamiento", CDMX),  # title
-        ("\"471 computadora\"", CDMX),  # phrase in the description
+        ('"471 computadora"', CDMX),  # phrase in the description
         ("comunic@rte", CDMX),  # supplier name
         ("suppliers:consulting", CDMX),  # field query
         ("лимони", UKRAINE),  # Ukrainian title
@@ -134,7 +134,9 @@ def test_every_page_has_a_json_twin(client, supplier_id, path):
 def test_unknown_things_are_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
-    assert ("error" in response.get_json()) if path.endswith(".json") else ("Not found" in response.get_data(as_text=True))
+    assert (
+        ("error" in response.get_json()) if path.endswith(".json") else ("Not found" in response.get_data(as_text=True))
+    )
 
 
 @pytest.mark.parametrize(
@@ -184,3 +186,36 @@ def test_security_headers_are_on_every_response(client):
         assert headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_amount_and_date_filters_narrow_the_results(client):
+    everything = client.get("/search.json?currency=CAD").get_json()
+    assert everything["total"] == 20
+    narrowed = client.get("/search.json?currency=CAD&min_amount=5000&max_amount=10000.50").get_json()
+    amounts = sorted(float(h["value"]["amount"]) for h in narrowed["results"])
+    assert amounts and all(5000 <= a <= 10000.50 for a in amounts)
+    assert narrowed["total"] == len(amounts) < everything["total"]
+    with_words = client.get("/search.json?q=entretien&currency=CAD&max_amount=3000").get_json()
+    assert with_words["total"] >= 1
+    assert all(float(h["value"]["amount"]) <= 3000 for h in with_words["results"])
+    in_june = client.get("/search.json?date_from=2017-06-01&date_to=2017-06-30").get_json()
+    assert in_june["total"] >= 1
+    assert all(h["last_updated"][:7] == "2017-06" for h in in_june["results"])
+
+
+def test_amount_bounds_without_a_currency_are_not_applied_across_currencies(client):
+    assert client.get("/search.json?min_amount=1000000").get_json()["total"] == 36
+
+
+@pytest.mark.parametrize(
+    ("query_string", "total"),
+    [
+        ("currency=<x>", 36),
+        ("min_amount=abc&currency=CAD", 20),
+        ("min_amount=1e999&currency=CAD", 20),
+        ("date_from=2017-02-31", 36),
+        ("max_amount=NaN&currency=CAD", 20),
+    ],
+)
+def test_malformed_filters_are_ignored(client, query_string, total):
+    response = client.get(f"/search.json?{query_string}")
+    assert response.status_code == 200
+    assert response.get_json()["total"] == total

@@ -120,7 +120,9 @@ def test_ocds_1_0_inline_suppliers_and_1_1_parties_both_give_suppliers(sessions,
             select(Process).where(Process.ocid == "ocds-a1234567-mt-f1347447f284615c35a8380225723d11acf691aa")
         ).one()
         for p in (with_parties, inline):
-            roles = {role for (role,) in session.execute(select(ProcessParty.role).where(ProcessParty.process_id == p.id))}
+            roles = {
+                role for (role,) in session.execute(select(ProcessParty.role).where(ProcessParty.process_id == p.id))
+            }
             assert {"buyer", "supplier"} <= roles, p.ocid
             assert p.buyer is not None
         names = set(session.scalars(select(AwardSupplier.name)))
@@ -128,7 +130,12 @@ def test_ocds_1_0_inline_suppliers_and_1_1_parties_both_give_suppliers(sessions,
 
 
 def test_parties_are_keyed_by_identifier_within_a_publisher(sessions, load, tmp_path):
-    supplier = {"id": "S1", "name": "ACME Corp.", "identifier": {"scheme": "CA-REG", "id": "123"}, "roles": ["supplier"]}
+    supplier = {
+        "id": "S1",
+        "name": "ACME Corp.",
+        "identifier": {"scheme": "CA-REG", "id": "123"},
+        "roles": ["supplier"],
+    }
     respelled = dict(supplier, name="Acme Corporation")
     award = {"id": "a1", "suppliers": [{"id": "S1", "name": "ACME Corp."}]}
     load(

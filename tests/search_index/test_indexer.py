@@ -51,7 +51,12 @@ def test_an_open_searcher_sees_updates_and_survives_a_rebuild(app, sessions, loa
 def test_changed_amount_is_reflected_in_sorting(app, load, tmp_path):
     base = {"date": "2020-01-01T00:00:00Z", "tender": {"title": "Road works"}}
     releases = [
-        dict(base, ocid=f"ocds-test00-{n}", id="1", tender={"title": "Road works", "value": {"amount": n * 10, "currency": "CAD"}})
+        dict(
+            base,
+            ocid=f"ocds-test00-{n}",
+            id="1",
+            tender={"title": "Road works", "value": {"amount": n * 10, "currency": "CAD"}},
+        )
         for n in (1, 2, 3)
     ]
     (tmp_path / "a.json").write_text(json.dumps({"releases": releases}), encoding="utf-8")
@@ -62,7 +67,9 @@ def test_changed_amount_is_reflected_in_sorting(app, load, tmp_path):
         "ocds-test00-2",
         "ocds-test00-1",
     ]
-    bigger = dict(releases[0], id="2", date="2020-02-01T00:00:00Z", tender={"value": {"amount": 1000, "currency": "CAD"}})
+    bigger = dict(
+        releases[0], id="2", date="2020-02-01T00:00:00Z", tender={"value": {"amount": 1000, "currency": "CAD"}}
+    )
     (tmp_path / "b.json").write_text(json.dumps({"releases": [bigger]}), encoding="utf-8")
     load(tmp_path / "b.json")
     assert search_processes(index, q="road", sort="amount").hits[0].ocid == "ocds-test00-1"
