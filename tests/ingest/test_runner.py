@@ -11,10 +11,8 @@ from portal.models import IngestRun, Package, Process, Release
 from search_index.indexer import open_index
 from tests.conftest import DEMO_DATA
 
-MONTREAL_FILE = (
-    DEMO_DATA / "montreal" / "ocds-a1234567-mt-063635891f001755a1637786dd047485f3dcfaf6-063635891f001755a1637786dd047485f3dcfaf6.json"
-)
 MONTREAL_OCID = "ocds-a1234567-mt-063635891f001755a1637786dd047485f3dcfaf6"
+MONTREAL_FILE = DEMO_DATA / "montreal" / f"{MONTREAL_OCID}-{MONTREAL_OCID.rsplit('-', 1)[1]}.json"
 
 
 def compiled_records(sessions) -> dict[str, str]:
