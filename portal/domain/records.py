@@ -80,42 +80,22 @@ def current_releases(session: Session, ocids: Iterable[str]) -> dict[str, list[t
     return by_ocid
 
 
-class _Parties:
-    """Get-or-create parties for one batch, keyed per publisher by identifier, else by normalised name."""
+PartyKey = tuple[str, str, str | None, str | None]  # key, name, scheme, identifier
 
-    def __init__(self, session: Session):
-        self.session = session
-        self.cache: dict[tuple[str, str], Party] = {}
 
-    @staticmethod
-    def key(org: dict, lookup: dict[str, dict]) -> tuple[str, str, str | None, str | None] | None:
-        full = lookup.get(org.get("id")) if isinstance(org.get("id"), str) else None
-        identifier = (full or {}).get("identifier") or org.get("identifier") or {}
-        name = _text(org.get("name")) or _text((full or {}).get("name"))
-        scheme = _text(identifier.get("scheme")) if isinstance(identifier, dict) else None
-        ident = identifier.get("id") if isinstance(identifier, dict) else None
-        ident = str(ident).strip() if ident not in (None, "") else None
-        if ident:
-            return f"id:{scheme or ''}/{ident}", name or ident, scheme, ident
-        if name:
-            return f"name:{normalise_name(name)}", name, None, None
-        return None
-
-    def preload(self, publisher_keys: set[tuple[str, str]]) -> None:
-        keys = {key for _, key in publisher_keys if (_, key) not in self.cache}
-        for chunk in _chunks(sorted(keys), 500):
-            for party in self.session.scalars(select(Party).where(Party.key.in_(chunk))):
-                self.cache[(party.publisher, party.key)] = party
-
-    def get(self, publisher: str, key: str, name: str, scheme: str | None, ident: str | None) -> Party:
-        party = self.cache.get((publisher, key))
-        if party is None:
-            party = Party(publisher=publisher, key=key[:400], name=name, scheme=scheme, identifier=ident)
-            self.session.add(party)
-            self.cache[(publisher, key)] = party
-        elif party.name != name:
-            party.name = name  # the latest spelling; older ones stay on each award
-        return party
+def party_key(org: dict, lookup: dict[str, dict]) -> PartyKey | None:
+    """Parties are keyed per publisher by identifier where one is given, else by normalised name."""
+    full = lookup.get(org.get("id")) if isinstance(org.get("id"), str) else None
+    identifier = (full or {}).get("identifier") or org.get("identifier") or {}
+    name = _text(org.get("name")) or _text((full or {}).get("name"))
+    scheme = _text(identifier.get("scheme")) if isinstance(identifier, dict) else None
+    ident = identifier.get("id") if isinstance(identifier, dict) else None
+    ident = str(ident).strip()[:200] if ident not in (None, "") else None
+    if ident:
+        return f"id:{scheme or ''}/{ident}", name or ident, scheme, ident
+    if name:
+        return f"name:{normalise_name(name)}", name, None, None
+    return None
 
 
 def _chunks(seq: list, size: int) -> Iterable[list]:
@@ -157,16 +137,16 @@ def _title_and_description(compiled: dict, tender: dict) -> tuple[str | None, st
 
 
 def headline_value(
-    contracts: list[Contract], awards: list[Award], tender: Tender | None
+    contracts: list[dict], awards: list[dict], tender: dict | None
 ) -> tuple[Decimal | None, str | None, str | None]:
     """Sum of committed contracts, else of committed awards, else the tender's value; never across currencies."""
     candidates = (
-        ("contracts", [c for c in contracts if c.status not in NOT_COMMITTED]),
-        ("awards", [a for a in awards if a.status not in NOT_COMMITTED]),
+        ("contracts", [c for c in contracts if c["status"] not in NOT_COMMITTED]),
+        ("awards", [a for a in awards if a["status"] not in NOT_COMMITTED]),
         ("tender", [tender] if tender is not None else []),
     )
     for basis, rows in candidates:
-        values = [(r.value_amount, r.value_currency) for r in rows if r.value_amount is not None]
+        values = [(r["value_amount"], r["value_currency"]) for r in rows if r["value_amount"] is not None]
         if not values:
             continue
         currencies = {currency for _, currency in values}
@@ -176,20 +156,19 @@ def headline_value(
     return None, None, None
 
 
-def _items(process_id: int, parent: str, parent_id: str | None, block: dict) -> list[dict]:
+def _items(parent: str, parent_id: str | None, block: dict) -> list[dict]:
     rows = []
     for item in _dicts(block.get("items")):
         classification = item.get("classification") if isinstance(item.get("classification"), dict) else {}
         unit = item.get("unit") if isinstance(item.get("unit"), dict) else {}
         rows.append(
             {
-                "process_id": process_id,
                 "parent": parent,
                 "parent_id": parent_id,
-                "item_id": _text(str(item["id"])) if item.get("id") not in (None, "") else None,
+                "item_id": _id(item),
                 "description": _text(item.get("description")),
                 "classification_scheme": _text(classification.get("scheme")),
-                "classification_id": _text(str(classification.get("id") or "")),
+                "classification_id": _id(classification),
                 "classification_description": _text(classification.get("description")),
                 "quantity": parse_amount(item.get("quantity")),
                 "unit": _text(unit.get("name")),
@@ -198,37 +177,47 @@ def _items(process_id: int, parent: str, parent_id: str | None, block: dict) -> 
     return rows
 
 
-def _amendments(process_id: int, parent: str, parent_id: str | None, block: dict, notes: list) -> list[dict]:
+def _amendments(parent: str, parent_id: str | None, block: dict, date_of) -> list[dict]:  # type: ignore[no-untyped-def]
     entries = _dicts(block.get("amendments"))
     if isinstance(block.get("amendment"), dict):  # OCDS 1.0 had a single amendment object
         entries.append(block["amendment"])
-    rows = []
-    for entry in entries:
-        date, note = parse_date(entry.get("date"))
-        if note:
-            notes.append(note)
-        rows.append(
-            {
-                "process_id": process_id,
-                "parent": parent,
-                "parent_id": parent_id,
-                "amendment_id": _text(str(entry.get("id") or "")),
-                "date": date,
-                "rationale": _text(entry.get("rationale")),
-                "description": _text(entry.get("description")),
-            }
-        )
-    return rows
+    return [
+        {
+            "parent": parent,
+            "parent_id": parent_id,
+            "amendment_id": _id(entry),
+            "date": date_of(entry.get("date")),
+            "rationale": _text(entry.get("rationale")),
+            "description": _text(entry.get("description")),
+        }
+        for entry in entries
+    ]
 
 
 def _id(block: dict, key: str = "id") -> str | None:
     value = block.get(key)
-    return str(value) if value not in (None, "") else None
+    return str(value)[:200] if value not in (None, "") else None
 
 
-def _write_children(session: Session, process: Process, compiled: dict, parties: _Parties, notes: list) -> None:
-    """Rebuild the derived rows of one process from its compiled release."""
-    publisher = process.publisher
+@dataclass
+class Derived:
+    """The rows one compiled release gives, with parties named by key until their ids are known."""
+
+    fields: dict
+    buyer: str | None
+    roles: set[tuple[str, str]]  # (party key, role)
+    parties: dict[str, PartyKey]
+    tender: dict | None
+    awards: list[tuple[dict, list[tuple[str, str]]]]  # (award row, [(party key, name as published)])
+    contracts: list[dict]
+    items: list[dict]
+    amendments: list[dict]
+    notes: list[str]
+
+
+def derive(compiled: dict) -> Derived:
+    """Everything the pages and the index read about a process, taken from its compiled release."""
+    notes: list[str] = []
     lookup = {p["id"]: p for p in _dicts(compiled.get("parties")) if isinstance(p.get("id"), str)}
     tender_data = compiled.get("tender") if isinstance(compiled.get("tender"), dict) else {}
 
@@ -238,100 +227,87 @@ def _write_children(session: Session, process: Process, compiled: dict, parties:
             notes.append(note)
         return parsed
 
+    parties: dict[str, PartyKey] = {}
+    roles: set[tuple[str, str]] = set()
+    buyer = None
+    for role, org in _organisations(compiled):
+        if key := party_key(org, lookup):
+            parties.setdefault(key[0], key)
+            roles.add((key[0], role))
+            if role == "buyer":
+                buyer = key[0]
+
     tender = None
+    items, amendments = [], []
     if tender_data:
         amount, currency = money(tender_data.get("value"))
         period = tender_data.get("tenderPeriod") if isinstance(tender_data.get("tenderPeriod"), dict) else {}
-        tender = Tender(
-            process_id=process.id,
-            tender_id=_id(tender_data),
-            title=_text(tender_data.get("title")),
-            description=_text(tender_data.get("description")),
-            status=_text(tender_data.get("status")),
-            procurement_method=_text(tender_data.get("procurementMethod")),
-            main_category=_text(tender_data.get("mainProcurementCategory")),
-            value_amount=amount,
-            value_currency=currency,
-            period_start=date_of(period.get("startDate")),
-            period_end=date_of(period.get("endDate")),
-        )
-        session.add(tender)
-
-    roles: set[tuple[int, str]] = set()
-    resolved = [(role, org, _Parties.key(org, lookup)) for role, org in _organisations(compiled)]
-    buyer = None
-    for role, _, key in resolved:
-        if key:
-            party = parties.get(publisher, *key)
-            if party.id is None:
-                session.flush()
-            roles.add((party.id, role))
-            if role == "buyer":
-                buyer = party
+        tender = {
+            "tender_id": _id(tender_data),
+            "title": _text(tender_data.get("title")),
+            "description": _text(tender_data.get("description")),
+            "status": _text(tender_data.get("status")),
+            "procurement_method": _text(tender_data.get("procurementMethod")),
+            "main_category": _text(tender_data.get("mainProcurementCategory")),
+            "value_amount": amount,
+            "value_currency": currency,
+            "period_start": date_of(period.get("startDate")),
+            "period_end": date_of(period.get("endDate")),
+        }
+        items += _items("tender", tender["tender_id"], tender_data)
+        amendments += _amendments("tender", tender["tender_id"], tender_data, date_of)
 
     awards = []
-    items = _items(process.id, "tender", _id(tender_data), tender_data) if tender_data else []
-    amendments = _amendments(process.id, "tender", _id(tender_data), tender_data, notes) if tender_data else []
     for data in _dicts(compiled.get("awards")):
         amount, currency = money(data.get("value"))
-        award = Award(
-            process_id=process.id,
-            award_id=_id(data),
-            title=_text(data.get("title")),
-            status=_text(data.get("status")),
-            date=date_of(data.get("date")),
-            value_amount=amount,
-            value_currency=currency,
-        )
-        seen: set[int] = set()
+        award = {
+            "award_id": _id(data),
+            "title": _text(data.get("title")),
+            "status": _text(data.get("status")),
+            "date": date_of(data.get("date")),
+            "value_amount": amount,
+            "value_currency": currency,
+        }
+        suppliers: dict[str, str] = {}
         for org in _dicts(data.get("suppliers")):
-            key = _Parties.key(org, lookup)
-            if key:
-                party = parties.get(publisher, *key)
-                if party.id is None:
-                    session.flush()
-                if party.id not in seen:
-                    seen.add(party.id)
-                    award.suppliers.append(AwardSupplier(party_id=party.id, name=key[1]))
-        awards.append(award)
-        items += _items(process.id, "award", award.award_id, data)
-        amendments += _amendments(process.id, "award", award.award_id, data, notes)
+            if key := party_key(org, lookup):
+                parties.setdefault(key[0], key)
+                suppliers.setdefault(key[0], key[1])
+        awards.append((award, list(suppliers.items())))
+        items += _items("award", award["award_id"], data)
+        amendments += _amendments("award", award["award_id"], data, date_of)
 
     contracts = []
     for data in _dicts(compiled.get("contracts")):
         amount, currency = money(data.get("value"))
         period = data.get("period") if isinstance(data.get("period"), dict) else {}
-        contract = Contract(
-            process_id=process.id,
-            contract_id=_id(data),
-            award_id=_id(data, "awardID"),
-            title=_text(data.get("title")),
-            status=_text(data.get("status")),
-            value_amount=amount,
-            value_currency=currency,
-            date_signed=date_of(data.get("dateSigned")),
-            period_start=date_of(period.get("startDate")),
-            period_end=date_of(period.get("endDate")),
-        )
+        contract = {
+            "contract_id": _id(data),
+            "award_id": _id(data, "awardID"),
+            "title": _text(data.get("title")),
+            "status": _text(data.get("status")),
+            "value_amount": amount,
+            "value_currency": currency,
+            "date_signed": date_of(data.get("dateSigned")),
+            "period_start": date_of(period.get("startDate")),
+            "period_end": date_of(period.get("endDate")),
+        }
         contracts.append(contract)
-        items += _items(process.id, "contract", contract.contract_id, data)
-        amendments += _amendments(process.id, "contract", contract.contract_id, data, notes)
+        items += _items("contract", contract["contract_id"], data)
+        amendments += _amendments("contract", contract["contract_id"], data, date_of)
 
-    session.add_all(awards + contracts)
-    if items:
-        session.execute(insert(Item), items)
-    if amendments:
-        session.execute(insert(Amendment), amendments)
-    if roles:
-        session.execute(
-            insert(ProcessParty), [{"process_id": process.id, "party_id": p, "role": r} for p, r in sorted(roles)]
-        )
-
-    process.title, process.description = _title_and_description(compiled, tender_data)
-    process.buyer_id = buyer.id if buyer else None
-    process.status = tender.status if tender else None
-    process.procurement_method = tender.procurement_method if tender else None
-    process.value_amount, process.value_currency, process.value_basis = headline_value(contracts, awards, tender)
+    title, description = _title_and_description(compiled, tender_data)
+    value, currency, basis = headline_value(contracts, [a for a, _ in awards], tender)
+    fields = {
+        "title": title,
+        "description": description,
+        "status": tender["status"] if tender else None,
+        "procurement_method": tender["procurement_method"] if tender else None,
+        "value_amount": value,
+        "value_currency": currency,
+        "value_basis": basis,
+    }
+    return Derived(fields, buyer, roles, parties, tender, awards, contracts, items, amendments, notes)
 
 
 def _delete_children(session: Session, process_ids: list[int]) -> None:
@@ -341,20 +317,58 @@ def _delete_children(session: Session, process_ids: list[int]) -> None:
         session.execute(delete(model).where(model.process_id.in_(process_ids)))
 
 
+def _party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dict[tuple[str, str], int]:
+    """Ids for (publisher, key) pairs, creating the parties not seen before and keeping the latest spelling."""
+    found: dict[tuple[str, str], tuple[int, str]] = {}
+    keys = sorted({key for _, key in wanted})
+    for chunk in _chunks(keys, 500):
+        for party_id, publisher, key, name in session.execute(
+            select(Party.id, Party.publisher, Party.key, Party.name).where(Party.key.in_(chunk))
+        ):
+            if (publisher, key) in wanted:
+                found[(publisher, key)] = (party_id, name)
+    renamed = [
+        {"id": found[k][0], "name": wanted[k][1]} for k in wanted if k in found and found[k][1] != wanted[k][1]
+    ]
+    if renamed:
+        session.execute(update(Party), renamed)  # bulk UPDATE by primary key
+    missing = [k for k in wanted if k not in found]
+    ids = {k: value[0] for k, value in found.items()}
+    if missing:
+        rows = [
+            {
+                "publisher": k[0],
+                "key": k[1][:400],
+                "name": wanted[k][1],
+                "scheme": wanted[k][2],
+                "identifier": wanted[k][3],
+            }
+            for k in missing
+        ]
+        created = session.execute(insert(Party).returning(Party.id, sort_by_parameter_order=True), rows).scalars()
+        ids.update(zip(missing, created, strict=True))
+    return ids
+
+
 def compile_processes(session: Session, ocids: Iterable[str]) -> CompileReport:
     """Recompile these processes from their stored releases and queue the changed ones for the search index.
 
     A process whose compiled record comes out the same is left untouched, which is what makes re-ingesting a
-    file a no-op. A process the merge rules cannot compile keeps its previous record and is reported.
+    file a no-op. A process the merge rules cannot compile keeps its previous record and is reported. Rows are
+    written in bulk, a few statements per table for each chunk of processes.
     """
     report = CompileReport()
-    ocids = sorted(set(ocids))
-    parties = _Parties(session)
-    for chunk in _chunks(ocids, 500):
+    for chunk in _chunks(sorted(set(ocids)), 500):
         versions = current_releases(session, chunk)
-        existing = {p.ocid: p for p in session.scalars(select(Process).where(Process.ocid.in_(chunk)))}
+        existing, checksums = {}, {}
+        for ocid, process_id, digest in session.execute(
+            select(Process.ocid, Process.id, Process.compiled_checksum).where(Process.ocid.in_(chunk))
+        ):
+            existing[ocid], checksums[ocid] = process_id, digest
         conflicts = _conflict_counts(session, chunk)
-        compiled_by_ocid = {}
+        now = datetime.now(timezone.utc)
+        changed: dict[str, tuple[dict, Derived]] = {}
+        recount = []
         for ocid in chunk:
             releases = sorted(versions.get(ocid, []), key=lambda v: (v[2] or EARLIEST, v[0]))
             if not releases:
@@ -366,42 +380,88 @@ def compile_processes(session: Session, ocids: Iterable[str]) -> CompileReport:
                 continue
             text = canonical_json(compiled)
             digest = checksum(text)
-            process = existing.get(ocid)
-            if process is not None and process.compiled_checksum == digest:
-                if process.conflict_count != conflicts.get(ocid, 0):
-                    process.conflict_count = conflicts.get(ocid, 0)
+            if checksums.get(ocid) == digest:
+                recount.append({"id": existing[ocid], "conflict_count": conflicts.get(ocid, 0)})
                 continue
-            compiled_by_ocid[ocid] = (compiled, text, digest, releases)
-
-        stale = [existing[o].id for o in compiled_by_ocid if o in existing]
-        if stale:
-            _delete_children(session, stale)
-        keys = set()
-        for ocid, (compiled, *_rest) in compiled_by_ocid.items():
-            lookup = {p["id"]: p for p in _dicts(compiled.get("parties")) if isinstance(p.get("id"), str)}
-            for _, org in _organisations(compiled):
-                if key := _Parties.key(org, lookup):
-                    keys.add((publisher_of(ocid), key[0]))
-        parties.preload(keys)
-
-        for ocid, (compiled, text, digest, releases) in compiled_by_ocid.items():
-            process = existing.get(ocid) or Process(ocid=ocid, publisher=publisher_of(ocid))
             dates = [v[2] for v in releases if v[2] is not None]
-            process.compiled, process.compiled_checksum = text, digest
-            process.first_date, process.last_date = (min(dates), max(dates)) if dates else (None, None)
-            process.release_count = len(releases)
-            process.conflict_count = conflicts.get(ocid, 0)
-            process.compiled_at = datetime.now(timezone.utc)
-            if process.id is None:
-                session.add(process)
-                session.flush()
-            notes: list[str] = []
-            _write_children(session, process, compiled, parties, notes)
-            report.notes.extend({"where": ocid, "note": n} for n in dict.fromkeys(notes))
-            report.changed.append(ocid)
-        session.flush()
-        queue_for_index(session, list(compiled_by_ocid))
+            derived = derive(compiled)
+            row = {
+                "ocid": ocid,
+                "publisher": publisher_of(ocid),
+                "compiled": text,
+                "compiled_checksum": digest,
+                "first_date": min(dates) if dates else None,
+                "last_date": max(dates) if dates else None,
+                "release_count": len(releases),
+                "conflict_count": conflicts.get(ocid, 0),
+                "compiled_at": now,
+                **derived.fields,
+            }
+            changed[ocid] = (row, derived)
+            report.notes.extend({"where": ocid, "note": n} for n in dict.fromkeys(derived.notes))
+        if recount:
+            session.execute(update(Process), recount)
+        if not changed:
+            continue
+        _write(session, existing, changed)
+        report.changed.extend(changed)
+        queue_for_index(session, list(changed))
     return report
+
+
+def _write(session: Session, existing: dict[str, int], changed: dict[str, tuple[dict, Derived]]) -> None:
+    wanted = {
+        (publisher_of(ocid), key): party
+        for ocid, (_, derived) in changed.items()
+        for key, party in derived.parties.items()
+    }
+    party_ids = _party_ids(session, wanted)
+    for ocid, (row, derived) in changed.items():
+        row["buyer_id"] = party_ids[(publisher_of(ocid), derived.buyer)] if derived.buyer else None
+
+    stale = [existing[ocid] for ocid in changed if ocid in existing]
+    if stale:
+        _delete_children(session, stale)
+        session.execute(
+            update(Process), [{"id": existing[ocid], **row} for ocid, (row, _) in changed.items() if ocid in existing]
+        )
+    fresh = [ocid for ocid in changed if ocid not in existing]
+    if fresh:
+        statement = insert(Process).returning(Process.id, sort_by_parameter_order=True)
+        ids = session.execute(statement, [changed[ocid][0] for ocid in fresh]).scalars()
+        existing = {**existing, **dict(zip(fresh, ids, strict=True))}
+
+    tenders, awards, suppliers, contracts, items, amendments, roles = [], [], [], [], [], [], []
+    for ocid, (_, derived) in changed.items():
+        process_id, publisher = existing[ocid], publisher_of(ocid)
+        if derived.tender:
+            tenders.append({"process_id": process_id, **derived.tender})
+        for award, award_suppliers in derived.awards:
+            awards.append({"process_id": process_id, **award})
+            suppliers.append([(party_ids[(publisher, key)], name) for key, name in award_suppliers])
+        contracts += [{"process_id": process_id, **c} for c in derived.contracts]
+        items += [{"process_id": process_id, **i} for i in derived.items]
+        amendments += [{"process_id": process_id, **a} for a in derived.amendments]
+        roles += [
+            {"process_id": process_id, "party_id": party_ids[(publisher, key)], "role": role}
+            for key, role in sorted(derived.roles)
+        ]
+    if awards:
+        award_ids = session.execute(insert(Award).returning(Award.id, sort_by_parameter_order=True), awards).scalars()
+        links = [
+            {"award_id": award_id, "party_id": party_id, "name": name}
+            for award_id, award_suppliers in zip(award_ids, suppliers, strict=True)
+            for party_id, name in award_suppliers
+        ]
+        if links:
+            session.execute(insert(AwardSupplier), links)
+    for model, rows in ((Tender, tenders), (Contract, contracts), (Item, items), (Amendment, amendments)):
+        if rows:
+            session.execute(insert(model), rows)
+    if roles:
+        session.execute(
+            insert(ProcessParty), list({(r["party_id"], r["role"], r["process_id"]): r for r in roles}.values())
+        )
 
 
 def _conflict_counts(session: Session, ocids: list[str]) -> dict[str, int]:

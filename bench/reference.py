@@ -1,0 +1,138 @@
+"""The references the portal is measured against, built from the same rows in the same run:
+a raw SQLAlchemy Core bulk insert (for the store path) and SQLite FTS5 (for search)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, insert
+from sqlalchemy.orm import Session
+
+RAW_BATCH = 10_000
+
+raw_metadata = MetaData()
+raw_release = Table(
+    "bench_raw_release",
+    raw_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ocid", String(200)),
+    Column("release_id", String(200)),
+    Column("date", String(64)),
+    Column("data", Text),
+)
+
+
+def corpus_lines(corpus: Path) -> Iterator[bytes]:
+    for path in sorted(corpus.glob("*.jsonl.gz")):
+        with gzip.open(path, "rb") as stream:
+            yield from stream
+
+
+def raw_insert(engine: Engine, corpus: Path) -> dict:
+    """Parse every release and insert it with Core executemany: the floor any store path is compared with."""
+    raw_metadata.drop_all(engine)
+    raw_metadata.create_all(engine)
+    started = time.perf_counter()
+    count, batch = 0, []
+    with engine.begin() as connection:
+        for line in corpus_lines(corpus):
+            release = json.loads(line)
+            batch.append(
+                {
+                    "ocid": release["ocid"],
+                    "release_id": release["id"],
+                    "date": release.get("date"),
+                    "data": json.dumps(release, ensure_ascii=False),
+                }
+            )
+            if len(batch) >= RAW_BATCH:
+                connection.execute(insert(raw_release), batch)
+                count += len(batch)
+                batch = []
+        if batch:
+            connection.execute(insert(raw_release), batch)
+            count += len(batch)
+    seconds = time.perf_counter() - started
+    raw_metadata.drop_all(engine)
+    return {"releases": count, "seconds": seconds, "releases_per_s": count / seconds}
+
+
+FTS_SCHEMA = """
+CREATE VIRTUAL TABLE fts USING fts5(title, description, buyer, suppliers, items,
+                                    tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE doc (rowid INTEGER PRIMARY KEY, ocid TEXT, currency TEXT, amount INTEGER, "when" INTEGER);
+"""
+FTS_INDEXES = """
+CREATE INDEX doc_currency_amount ON doc (currency, amount);
+CREATE INDEX doc_when ON doc ("when");
+"""
+
+
+def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-def]
+    """FTS5 over the same documents the Whoosh index is built from (search_index.indexer.documents)."""
+    from sqlalchemy import select
+
+    from portal.models import Process
+    from search_index.indexer import CHUNK, documents
+
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript(FTS_SCHEMA)
+    started = time.perf_counter()
+    count, last_id = 0, 0
+    with session_factory() as session:
+        session: Session
+        while True:
+            ids = list(
+                session.scalars(select(Process.id).where(Process.id > last_id).order_by(Process.id).limit(CHUNK))
+            )
+            if not ids:
+                break
+            rows, docs = [], []
+            for document in documents(session, ids):
+                count += 1
+                rows.append(
+                    (
+                        count,
+                        document["title"],
+                        document["description"],
+                        document["buyer"],
+                        document["suppliers"],
+                        document["items"],
+                    )
+                )
+                docs.append((count, document["ocid"], document["currency"], document["amount"], document["when"]))
+            db.executemany(
+                "INSERT INTO fts (rowid, title, description, buyer, suppliers, items) VALUES (?,?,?,?,?,?)", rows
+            )
+            db.executemany('INSERT INTO doc (rowid, ocid, currency, amount, "when") VALUES (?,?,?,?,?)', docs)
+            last_id = ids[-1]
+            session.expunge_all()
+    db.executescript(FTS_INDEXES)
+    db.execute("INSERT INTO fts(fts) VALUES ('optimize')")
+    db.commit()
+    seconds = time.perf_counter() - started
+    db.close()
+    return {"documents": count, "seconds": seconds, "bytes": path.stat().st_size}
+
+
+class Fts:
+    """Answers each query class the way a page would: one page of rows plus the total count."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path, check_same_thread=False)
+
+    def search(self, match: str, *, order: str = "rank", page: int = 1, where: str = "", params: tuple = ()) -> int:
+        joined = f"FROM fts JOIN doc ON doc.rowid = fts.rowid WHERE fts MATCH ? {where}"
+        total = self.db.execute(f"SELECT count(*) {joined}", (match, *params)).fetchone()[0]
+        self.db.execute(
+            f"SELECT doc.ocid, fts.title FROM fts JOIN doc ON doc.rowid = fts.rowid WHERE fts MATCH ? {where} "
+            f"ORDER BY {order} LIMIT 20 OFFSET ?",
+            (match, *params, (page - 1) * 20),
+        ).fetchall()
+        return total

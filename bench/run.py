@@ -1,0 +1,546 @@
+"""The benchmark: `python -m bench.run --processes N` (or `make bench N=...`).
+
+Runs the portal's real code paths end to end on a synthetic corpus and prints a markdown table, saved with
+the machine, commit and date under bench/results/. Each stage's result is kept in bench/out/nN/state.json
+and a stage that has finished is not run again (pass --fresh, or --redo STAGE), so a long run can be
+interrupted and resumed. Stages that load data run in a child process, so that their peak memory is their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = (
+    "corpus",
+    "ingest_sqlite",
+    "raw_sqlite",
+    "ingest_postgres",
+    "raw_postgres",
+    "reindex",
+    "fts5",
+    "search",
+    "pages",
+    "incremental",
+)
+POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+INCREMENTAL_RELEASES = 1_000
+PAGE_REQUESTS = {1: 200, 8: 400}  # per page kind and concurrency: bounded, so the load stops by itself
+QUICK_PAGE_REQUESTS = {1: 20, 8: 40}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+class Bench:
+    def __init__(self, processes: int, out: Path, quick: bool, procs: int):
+        self.n = processes
+        self.dir = out / f"n{processes}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.corpus = self.dir / "corpus"
+        self.sqlite_url = f"sqlite:///{self.dir / 'portal.sqlite'}"
+        self.postgres_db = f"portal_bench_{processes}"
+        self.postgres_url = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{self.postgres_db}"
+        self.index_dir = self.dir / "index"
+        self.fts_path = self.dir / "fts.sqlite"
+        self.quick = quick
+        self.procs = procs
+        self.state_path = self.dir / "state.json"
+        self.state = json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+
+    def save(self) -> None:
+        self.state_path.write_text(json.dumps(self.state, indent=2))
+
+    # -- stages run in a child process ----------------------------------------------------------------------
+
+    def in_child(self, stage: str) -> dict:
+        """Run one stage in a child process; its result gains the child's peak RSS."""
+        result_file = self.dir / f"{stage}.result.json"
+        result_file.unlink(missing_ok=True)
+        command = [sys.executable, "-m", "bench.run", "--processes", str(self.n), "--out", str(self.dir.parent)]
+        command += ["--procs", str(self.procs), "--child", stage]
+        child = subprocess.Popen(command, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        if status != 0 or not result_file.exists():
+            raise SystemExit(f"stage {stage} failed (exit status {status})")
+        result = json.loads(result_file.read_text())
+        result["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+        return result
+
+    def child(self, stage: str) -> None:
+        result = getattr(self, f"do_{stage}")()
+        (self.dir / f"{stage}.result.json").write_text(json.dumps(result))
+
+    def sessions(self, url: str):  # type: ignore[no-untyped-def]
+        from portal.db import make_engine, make_session_factory
+
+        return make_session_factory(make_engine(url))
+
+    def fresh_postgres(self) -> None:
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.postgres_db}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{self.postgres_db}"'))
+        admin.dispose()
+
+    def ingest(self, url: str) -> dict:
+        from ingest.runner import run_ingest
+        from portal.cli import upgrade_database
+
+        upgrade_database(url)
+        started = time.perf_counter()
+        result = run_ingest(self.sessions(url), str(self.corpus), source_name="bench corpus")
+        seconds = time.perf_counter() - started
+        counts = result.counts
+        return {
+            "status": result.status,
+            "releases": counts.releases_seen,
+            "releases_new": counts.releases_new,
+            "processes_compiled": counts.processes_compiled,
+            "seconds": round(seconds, 1),
+            "releases_per_s": round(counts.releases_seen / seconds, 1),
+        }
+
+    def do_ingest_sqlite(self) -> dict:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(self.dir / "portal.sqlite") + suffix).unlink(missing_ok=True)
+        return self.ingest(self.sqlite_url)
+
+    def do_ingest_postgres(self) -> dict:
+        self.fresh_postgres()
+        return self.ingest(self.postgres_url)
+
+    def raw(self, url: str) -> dict:
+        from bench.reference import raw_insert
+        from portal.db import make_engine
+
+        return raw_insert(make_engine(url), self.corpus)
+
+    def do_raw_sqlite(self) -> dict:
+        return self.raw(self.sqlite_url)
+
+    def do_raw_postgres(self) -> dict:
+        return self.raw(self.postgres_url)
+
+    def do_reindex(self) -> dict:
+        from search_index.indexer import rebuild
+
+        started = time.perf_counter()
+        count = rebuild(self.sessions(self.sqlite_url), self.index_dir, procs=self.procs)
+        seconds = time.perf_counter() - started
+        size = sum(f.stat().st_size for f in self.index_dir.iterdir())
+        return {"documents": count, "seconds": round(seconds, 1), "bytes": size, "procs": self.procs}
+
+    def do_fts5(self) -> dict:
+        from bench.reference import build_fts
+
+        return build_fts(self.sessions(self.sqlite_url), self.fts_path)
+
+    def do_incremental(self) -> dict:
+        """1,000 new releases (amendments of existing processes) into the full database and index."""
+        import gzip
+        import random
+
+        from sqlalchemy import func, select
+
+        from ingest.runner import run_ingest
+        from portal.models import Process
+        from search_index.indexer import apply_queue
+
+        sessions = self.sessions(self.sqlite_url)
+        with sessions() as session:
+            total = session.scalar(select(func.count()).select_from(Process))
+            rng = random.Random(11)
+            wanted = sorted(rng.sample(range(1, total + 1), min(INCREMENTAL_RELEASES, total)))
+            rows = session.execute(select(Process.ocid, Process.value_currency).where(Process.id.in_(wanted))).all()
+        folder = self.dir / "incremental"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir()
+        with gzip.open(folder / "amendments.jsonl.gz", "wt", encoding="utf-8") as out:
+            for i, (ocid, currency) in enumerate(rows):
+                release = {
+                    "ocid": ocid,
+                    "id": f"{ocid}-bench-amendment",
+                    "date": "2025-06-01T12:00:00Z",
+                    "tag": ["contractAmendment"],
+                    "initiationType": "tender",
+                    "contracts": [
+                        {
+                            "id": f"{ocid}-c-extra",
+                            "status": "active",
+                            "value": {"amount": 1000 + i, "currency": currency or "CAD"},
+                            "amendments": [{"id": "1", "date": "2025-06-01T12:00:00Z", "rationale": "Extension"}],
+                        }
+                    ],
+                }
+                out.write(json.dumps(release) + "\n")
+        started = time.perf_counter()
+        result = run_ingest(sessions, str(folder), source_name="bench incremental")
+        stored = time.perf_counter() - started
+        started = time.perf_counter()
+        indexed = apply_queue(sessions, self.index_dir)
+        index_seconds = time.perf_counter() - started
+        return {
+            "releases": result.counts.releases_seen,
+            "store_seconds": round(stored, 2),
+            "indexed": indexed,
+            "index_seconds": round(index_seconds, 2),
+            "index_updates_per_s": round(indexed / index_seconds, 1) if index_seconds else None,
+            "total_seconds": round(stored + index_seconds, 2),
+        }
+
+    # -- stages run in this process --------------------------------------------------------------------------
+
+    def do_corpus(self) -> dict:
+        from bench.generate import generate
+
+        started = time.perf_counter()
+        summary = generate(self.n, self.corpus)
+        return {
+            "processes": summary["processes"],
+            "releases": summary["releases"],
+            "files": len(summary["files"]),
+            "seconds": round(time.perf_counter() - started, 1),
+            "bytes": sum(f.stat().st_size for f in self.corpus.glob("*.jsonl.gz")),
+        }
+
+    def do_search(self) -> dict:
+        from bench.queries import query_classes
+        from bench.reference import Fts
+        from search_index.query import SearchIndex, search_processes
+
+        index = SearchIndex(self.index_dir)
+        fts = Fts(self.fts_path)
+        classes = query_classes(index.searcher(), per_class=10 if self.quick else 40)
+        report = {}
+        for name, queries in classes.items():
+            timings: dict[str, list[float]] = {"whoosh": [], "fts5": []}
+            totals = []
+            for query in queries[:3]:  # warm caches the way a running server would have them
+                search_processes(index, q=query.q, sort=query.sort, page=query.page, filters=query.filters)
+                fts.search(
+                    query.fts, order=query.fts_order, page=query.page, where=query.fts_where, params=query.fts_params
+                )
+            for query in queries:
+                started = time.perf_counter()
+                page = search_processes(index, q=query.q, sort=query.sort, page=query.page, filters=query.filters)
+                timings["whoosh"].append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                fts_total = fts.search(
+                    query.fts, order=query.fts_order, page=query.page, where=query.fts_where, params=query.fts_params
+                )
+                timings["fts5"].append((time.perf_counter() - started) * 1000)
+                totals.append((page.total, fts_total))
+            report[name] = {
+                engine: {f"p{q}": round(percentile(ms, q), 2) for q in (50, 95, 99)} for engine, ms in timings.items()
+            }
+            report[name]["ratio_p95"] = round(report[name]["whoosh"]["p95"] / max(report[name]["fts5"]["p95"], 0.01), 2)
+            report[name]["median_hits"] = statistics.median(t for t, _ in totals)
+            report[name]["example"] = queries[0].q
+        return report
+
+    def do_pages(self) -> dict:
+        from sqlalchemy import select
+
+        from portal.models import AwardSupplier, Process
+
+        sessions = self.sessions(self.sqlite_url)
+        with sessions() as session:
+            ocids = list(session.scalars(select(Process.ocid).order_by(Process.id).limit(5000)))[::25]
+            suppliers = list(session.scalars(select(AwardSupplier.party_id).distinct().limit(5000)))[::25]
+        words = [c["example"] for c in self.state.get("search", {}).values() if isinstance(c, dict)] or ["services"]
+        paths = {
+            "home": ["/"],
+            "search": [f"/search?q={urllib.request.quote(w)}" for w in words],
+            "process": [f"/process/{o}" for o in ocids],
+            "supplier": [f"/supplier/{s}" for s in suppliers],
+        }
+        port = 5000 + self.n % 1000
+        env = dict(os.environ, PORTAL_DATABASE_URL=self.sqlite_url, PORTAL_INDEX_DIR=str(self.index_dir))
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-w",
+                "2",
+                "-k",
+                "gthread",
+                "--threads",
+                "4",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "portal.wsgi:app",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_for(base + "/index.json")
+            for path in paths["search"][:4] + paths["process"][:4]:  # every worker opens its searcher
+                _get(base + path)
+                _get(base + path)
+            requests = QUICK_PAGE_REQUESTS if self.quick else PAGE_REQUESTS
+            report: dict = {}
+            for kind, urls in paths.items():
+                for concurrency, count in requests.items():
+                    report[f"{kind} c={concurrency}"] = _load(base, urls, concurrency, count)
+            report["server_peak_rss_mb"] = _tree_peak_rss_mb(server.pid)
+            report["note"] = "load generator and server share the machine's 2 cores"
+            return report
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def _get(url: str) -> float:
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url}: {response.status}")
+    return (time.perf_counter() - started) * 1000
+
+
+def _wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            _get(url)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+def _load(base: str, paths: list[str], concurrency: int, count: int) -> dict:
+    """`count` requests spread over `concurrency` threads; latency percentiles and throughput."""
+    urls = [base + paths[i % len(paths)] for i in range(count)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(_get, urls))
+    wall = time.perf_counter() - started
+    return {
+        "requests": count,
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "requests_per_s": round(count / wall, 1),
+    }
+
+
+def _tree_peak_rss_mb(pid: int) -> float:
+    """The largest peak RSS (VmHWM) among a process and its children."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    peak = 0
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except OSError:
+            continue
+    return round(peak / 1024, 1)
+
+
+# -- the report -----------------------------------------------------------------------------------------------
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def _store_rows(s: dict) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for db in ("sqlite", "postgres"):
+        ingest, raw = s.get(f"ingest_{db}"), s.get(f"raw_{db}")
+        if not ingest:
+            continue
+        rate = ingest["releases_per_s"]
+        value = f"{rate:,.0f} releases/s ({ingest['seconds']} s), peak RSS {ingest['peak_rss_mb']} MB"
+        reference = (
+            f"Core insert {raw['releases_per_s']:,.0f}/s; ratio {rate / raw['releases_per_s']:.2f}" if raw else ""
+        )
+        target = ""
+        if db == "sqlite":
+            target = f"≥ 5,000/s: {_verdict(rate >= 5000)}; RSS < 1 GiB: {_verdict(ingest['peak_rss_mb'] < 1024)}"
+        rows.append((f"store path, {db} (parse, store, compile)", value, reference, target))
+    return rows
+
+
+def _index_rows(s: dict) -> list[tuple[str, str, str, str]]:
+    rows = []
+    if "reindex" in s:
+        r, fts = s["reindex"], s.get("fts5")
+        value = f"{r['seconds']} s, {r['bytes'] / 1e6:.0f} MB on disk, peak RSS {r['peak_rss_mb']} MB"
+        reference = (
+            f"FTS5 {fts['seconds']:.1f} s, {fts['bytes'] / 1e6:.0f} MB; ratio {r['seconds'] / fts['seconds']:.1f}"
+        )
+        rows.append(("full reindex", value, reference if fts else "", f"≤ 15 min: {_verdict(r['seconds'] <= 900)}"))
+    if "incremental" in s:
+        i = s["incremental"]
+        value = f"store {i['store_seconds']} s + index {i['index_seconds']} s ({i['index_updates_per_s']} updates/s)"
+        rows.append(("incremental ingest, 1,000 releases", value, "", f"≤ 30 s: {_verdict(i['total_seconds'] <= 30)}"))
+    return rows
+
+
+def _search_rows(s: dict) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name, c in s.get("search", {}).items():
+        whoosh, fts = c["whoosh"], c["fts5"]
+        ok = whoosh["p95"] <= 3 * fts["p95"] and whoosh["p95"] <= 250
+        value = f"p50 {whoosh['p50']} / p95 {whoosh['p95']} / p99 {whoosh['p99']} ms"
+        reference = f"FTS5 p50 {fts['p50']} / p95 {fts['p95']} ms; ratio {c['ratio_p95']}"
+        rows.append((f"search: {name}", value, reference, f"≤ 3× FTS5, ≤ 250 ms: {_verdict(ok)}"))
+    return rows
+
+
+PAGE_TARGETS = {"process c=8": 50, "search c=8": 250}  # p95 in ms
+
+
+def _page_rows(s: dict) -> list[tuple[str, str, str, str]]:
+    pages = s.get("pages", {})
+    rows = []
+    for key, p in pages.items():
+        if isinstance(p, dict):
+            limit = PAGE_TARGETS.get(key)
+            target = f"p95 ≤ {limit} ms: {_verdict(p['p95_ms'] <= limit)}" if limit else ""
+            value = f"p50 {p['p50_ms']} / p95 {p['p95_ms']} ms, {p['requests_per_s']} req/s"
+            rows.append((f"page: {key}", value, "", target))
+    if pages:
+        rows.append(("serving, peak RSS of a worker", f"{pages['server_peak_rss_mb']} MB", pages["note"], ""))
+    return rows
+
+
+def report(bench: Bench) -> str:
+    """The markdown table: each measure, the reference it is compared with, and the target it meets or misses."""
+    s = bench.state
+    rows = []
+    if "corpus" in s:
+        c = s["corpus"]
+        value = f"{c['processes']:,} processes, {c['releases']:,} releases, {c['bytes'] / 1e6:.0f} MB gzipped"
+        rows.append(("corpus", value, f"generated in {c['seconds']} s", ""))
+    rows += _store_rows(s) + _index_rows(s) + _search_rows(s) + _page_rows(s)
+    lines = ["| measure | value | reference | target (at 1M) |", "|---|---|---|---|"]
+    return "\n".join(lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
+
+
+def machine() -> dict:
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")), "0"
+    )
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory) / 1024**2, 1),
+        "python": platform.python_version(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+    }
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+CHILD_STAGES = {"ingest_sqlite", "raw_sqlite", "ingest_postgres", "raw_postgres", "reindex", "fts5", "incremental"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--processes", type=int, default=100_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
+    parser.add_argument("--fresh", action="store_true", help="forget finished stages and run everything again")
+    parser.add_argument("--redo", action="append", default=[], choices=STAGES, help="run this stage again")
+    parser.add_argument("--only", action="append", default=[], choices=STAGES, help="run only these stages")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="fewer queries and requests (the CI smoke run)")
+    parser.add_argument("--procs", type=int, default=os.cpu_count() or 1, help="writer processes for the index build")
+    parser.add_argument("--child", choices=sorted(CHILD_STAGES), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    bench = Bench(args.processes, args.out, args.quick, args.procs)
+    if args.child:
+        bench.child(args.child)
+        return 0
+    if args.fresh:
+        bench.state = {}
+    for stage in STAGES:
+        if args.only and stage not in args.only:
+            continue
+        if args.skip_postgres and stage.endswith("_postgres"):
+            continue
+        if stage in bench.state and stage not in args.redo:
+            continue
+        print(f"== {stage}", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        result = bench.in_child(stage) if stage in CHILD_STAGES else getattr(bench, f"do_{stage}")()
+        result["stage_wall_s"] = round(time.perf_counter() - started, 1)
+        bench.state[stage] = result
+        bench.save()
+
+    table = report(bench)
+    info = machine()
+    now = datetime.now(timezone.utc)
+    header = (
+        f"Benchmark at {args.processes:,} processes · commit {commit()} · {now:%Y-%m-%d %H:%M} UTC"
+        f"\n\nMachine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
+        f"Python {info['python']}, SQLite {info['sqlite']}."
+    )
+    print(f"{header}\n\n{table}")
+    args.results.mkdir(parents=True, exist_ok=True)
+    name = f"{args.processes}{'-quick' if args.quick else ''}"
+    (args.results / f"{name}.md").write_text(f"{header}\n\n{table}\n")
+    (args.results / f"{name}.json").write_text(
+        json.dumps(
+            {
+                "processes": args.processes,
+                "commit": commit(),
+                "date": datetime.now(timezone.utc).isoformat(),
+                "machine": info,
+                "stages": bench.state,
+            },
+            indent=2,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,43 @@
+"""The benchmark runs end to end at a small size and prints its table. Nothing here is timed: the figures
+only have to exist."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT, missing
+
+SMOKE_PROCESSES = 2_000
+
+
+def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
+    if os.environ.get("CI") is None and subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode != 0:
+        missing("PostgreSQL is not running")
+    command = [sys.executable, "-m", "bench.run", "--processes", str(SMOKE_PROCESSES), "--quick", "--procs", "1"]
+    command += ["--out", str(tmp_path / "out"), "--results", str(tmp_path / "results")]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    print(done.stdout)  # the table, for whoever reads the CI log
+
+    for measure in (
+        "store path, sqlite",
+        "store path, postgres",
+        "full reindex",
+        "incremental ingest",
+        "search: common word",
+        "search: phrase",
+        "search: date + amount range filter",
+        "search: page 50",
+        "page: process c=8",
+        "page: search c=8",
+        "serving, peak RSS",
+    ):
+        assert f"| {measure}" in done.stdout, measure
+    saved = json.loads((tmp_path / "results" / f"{SMOKE_PROCESSES}-quick.json").read_text())
+    assert saved["stages"]["corpus"]["processes"] == SMOKE_PROCESSES
+    assert saved["stages"]["ingest_sqlite"]["releases"] == saved["stages"]["corpus"]["releases"]
+    assert saved["stages"]["reindex"]["documents"] == SMOKE_PROCESSES
+    assert saved["machine"]["cores"] >= 1
