@@ -35,7 +35,7 @@ def http_session(retries: int = RETRIES, backoff: float = 0.5) -> requests.Sessi
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=("GET",),
         respect_retry_after_header=True,
-        raise_on_status=False,
+        raise_on_status=True,  # give up with RetryError (reported as "still failing"), not the last answer
     )
     session.mount("http://", HTTPAdapter(max_retries=retry))
     session.mount("https://", HTTPAdapter(max_retries=retry))

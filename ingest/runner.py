@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import requests
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -212,7 +213,13 @@ def load_file(
     return counts
 
 
-def run_ingest(session_factory: SessionFactory, location: str, *, source_name: str | None = None) -> RunResult:
+def run_ingest(
+    session_factory: SessionFactory,
+    location: str,
+    *,
+    source_name: str | None = None,
+    http: requests.Session | None = None,
+) -> RunResult:
     """Load every file a location names, one transaction each, and record the run with its counts and notes.
 
     A file that fails (bad JSON, a source that keeps answering 500, ...) is rolled back whole and named in the
@@ -233,7 +240,7 @@ def run_ingest(session_factory: SessionFactory, location: str, *, source_name: s
     try:
         for file, label in expand(location):
             try:
-                counts.add(_load_one(session_factory, source_id, run_id, file, label))
+                counts.add(_load_one(session_factory, source_id, run_id, file, label, http))
             except IngestError as error:
                 errors.append(str(error))
     except IngestError as error:
@@ -246,12 +253,14 @@ def run_ingest(session_factory: SessionFactory, location: str, *, source_name: s
     return RunResult(run_id, status, counts, errors)
 
 
-def _load_one(session_factory: SessionFactory, source_id: int, run_id: int, file: str, label: str) -> Counts:
+def _load_one(
+    session_factory: SessionFactory, source_id: int, run_id: int, file: str, label: str, http: requests.Session | None
+) -> Counts:
     if not is_url(file):
         with session_factory() as session, session.begin():
             return load_file(session, session.get(Source, source_id), run_id, Path(file), location=label)
     with tempfile.TemporaryDirectory(prefix="portal-ingest-") as directory:
-        fetched = download(file, Path(directory))
+        fetched = download(file, Path(directory), session=http)
         with session_factory() as session, session.begin():
             return load_file(
                 session, session.get(Source, source_id), run_id, fetched.path, location=label, charset=fetched.charset

@@ -101,13 +101,12 @@ def test_republished_release_with_other_content_is_kept_and_counted(sessions, lo
         process = session.scalars(select(Process)).one()
         assert process.conflict_count == 2
         # The record uses the most recently loaded version: the package's.
-        latest = session.scalars(
-            select(Release).where(Release.release_id == "02").order_by(Release.id.desc())
-        ).first()
+        latest = session.scalars(select(Release).where(Release.release_id == "02").order_by(Release.id.desc())).first()
         assert latest.package.location == "release-package-AD-063-2015.json"
-    assert json.loads(process.compiled)["contracts"][0]["value"]["amount"] == json.loads(latest.data)["contracts"][0][
-        "value"
-    ]["amount"]
+    assert (
+        json.loads(process.compiled)["contracts"][0]["value"]["amount"]
+        == json.loads(latest.data)["contracts"][0]["value"]["amount"]
+    )
     page = client.get("/process/OCDS-87SD3T-AD-SF-DRM-063-2015").get_data(as_text=True)
     assert "Published more than once with different content" in page
     assert page.count("superseded version") == 2
