@@ -410,6 +410,8 @@ def _index_rows(s: dict) -> list[tuple[str, str, str, str]]:
 def _search_rows(s: dict) -> list[tuple[str, str, str, str]]:
     rows = []
     for name, c in s.get("search", {}).items():
+        if not isinstance(c, dict):
+            continue
         whoosh, fts = c["whoosh"], c["fts5"]
         ok = whoosh["p95"] <= 3 * fts["p95"] and whoosh["p95"] <= 250
         value = f"p50 {whoosh['p50']} / p95 {whoosh['p95']} / p99 {whoosh['p99']} ms"

@@ -109,8 +109,8 @@ def _package(session: Session, source: Source, run_id: int, location: str, diges
     return package
 
 
-def _store_releases(session: Session, package: Package, batch: list, counts: Counts) -> set[str]:
-    """Insert the releases not already stored; return the ocids that gained a release or a new version."""
+def _store_releases(session: Session, package: Package, batch: list, counts: Counts) -> dict[str, dict]:
+    """Insert the releases not already stored; return them by checksum (their ocids need recompiling)."""
     rows: dict[tuple[str, str, str], dict] = {}
     for found in batch:
         release = found.data
@@ -120,7 +120,9 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
             counts.note(found.where, "release without an ocid or id: skipped")
             continue
         text = canonical_json(release)
-        key = (ocid, str(release_id), checksum(canonical_json(release_content(release))))
+        content = release_content(release)
+        # Most releases carry no collection-script keys: then the stored text is also the content hashed.
+        key = (ocid, str(release_id), checksum(text if content.keys() == release.keys() else canonical_json(content)))
         if key in rows:
             counts.releases_unchanged += 1
             continue
@@ -138,6 +140,7 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
             "stages": " ".join(release_stages(release)),
             "from_record": found.from_record,
             "data": text,
+            "_release": release,
         }
     ocids = sorted({key[0] for key in rows})
     stored: set[tuple[str, str, str]] = set()
@@ -156,10 +159,11 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
             counts.note(f"{key[0]} release {key[1]}", "published again with different content: both kept")
         known_ids.add(key[:2])
         new_rows.append(row)
+    parsed = {row["checksum"]: row.pop("_release") for row in new_rows}
     if new_rows:
         session.execute(insert(Release), new_rows)
     counts.releases_new += len(new_rows)
-    return {row["ocid"] for row in new_rows}
+    return parsed
 
 
 def _store_record(session: Session, package: Package, record: dict) -> None:
@@ -176,9 +180,9 @@ def _store_record(session: Session, package: Package, record: dict) -> None:
 
 
 def _flush_batch(session: Session, package: Package, batch: list, counts: Counts) -> None:
-    touched = _store_releases(session, package, batch, counts)
-    if touched:
-        report = compile_processes(session, touched)
+    stored = _store_releases(session, package, batch, counts)
+    if stored:
+        report = compile_processes(session, {release["ocid"] for release in stored.values()}, known=stored)
         counts.processes_compiled += len(report.changed)
         for entry in report.notes:
             counts.note(entry["where"], entry["note"])

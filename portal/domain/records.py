@@ -62,22 +62,39 @@ def _dicts(value: object) -> list[dict]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
-def current_releases(session: Session, ocids: Iterable[str]) -> dict[str, list[tuple[int, str, datetime | None, str]]]:
-    """Per ocid, the most recently loaded version of each release: (row id, release id, date, JSON)."""
-    latest: dict[tuple[str, str], tuple] = {}
-    rows = session.execute(
-        select(Release.id, Release.ocid, Release.release_id, Release.date, Release.data).where(
-            Release.ocid.in_(list(ocids))
-        )
-    )
-    for row_id, ocid, release_id, date, data in rows:
+@dataclass
+class Versions:
+    """Per ocid, the most recently loaded version of each release, and how many releases were republished."""
+
+    releases: dict[str, list[tuple[int, datetime | None, dict]]]  # ocid -> [(row id, date, release)]
+    conflicts: dict[str, int]
+
+
+def current_releases(session: Session, ocids: list[str], known: dict[str, dict] | None = None) -> Versions:
+    """Read what compiling these ocids needs. `known` maps checksums to releases the caller already holds
+    parsed (those it has just stored), so that only the others are read back and parsed."""
+    known = known or {}
+    latest: dict[tuple[str, str], tuple[int, datetime | None, str]] = {}
+    versions: dict[tuple[str, str], int] = defaultdict(int)
+    query = select(Release.id, Release.ocid, Release.release_id, Release.date, Release.checksum)
+    for row_id, ocid, release_id, date, digest in session.execute(query.where(Release.ocid.in_(ocids))):
+        versions[(ocid, release_id)] += 1
         kept = latest.get((ocid, release_id))
         if kept is None or row_id > kept[0]:
-            latest[(ocid, release_id)] = (row_id, release_id, date, data)
-    by_ocid: dict[str, list] = defaultdict(list)
-    for (ocid, _), version in latest.items():
-        by_ocid[ocid].append(version)
-    return by_ocid
+            latest[(ocid, release_id)] = (row_id, date, digest)
+    unknown = [row_id for row_id, _, digest in latest.values() if digest not in known]
+    texts: dict[int, str] = {}
+    for chunk in _chunks(unknown, 500):
+        texts.update((i, d) for i, d in session.execute(select(Release.id, Release.data).where(Release.id.in_(chunk))))
+    releases: dict[str, list] = defaultdict(list)
+    for (ocid, _), (row_id, date, digest) in latest.items():
+        release = known[digest] if digest in known else json.loads(texts[row_id])
+        releases[ocid].append((row_id, date, release))
+    conflicts: dict[str, int] = defaultdict(int)
+    for (ocid, _), n in versions.items():
+        if n > 1:
+            conflicts[ocid] += 1
+    return Versions(releases, conflicts)
 
 
 PartyKey = tuple[str, str, str | None, str | None]  # key, name, scheme, identifier
@@ -327,9 +344,7 @@ def _party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dic
         ):
             if (publisher, key) in wanted:
                 found[(publisher, key)] = (party_id, name)
-    renamed = [
-        {"id": found[k][0], "name": wanted[k][1]} for k in wanted if k in found and found[k][1] != wanted[k][1]
-    ]
+    renamed = [{"id": found[k][0], "name": wanted[k][1]} for k in wanted if k in found and found[k][1] != wanted[k][1]]
     if renamed:
         session.execute(update(Party), renamed)  # bulk UPDATE by primary key
     missing = [k for k in wanted if k not in found]
@@ -350,31 +365,31 @@ def _party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dic
     return ids
 
 
-def compile_processes(session: Session, ocids: Iterable[str]) -> CompileReport:
+def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, dict] | None = None) -> CompileReport:
     """Recompile these processes from their stored releases and queue the changed ones for the search index.
 
     A process whose compiled record comes out the same is left untouched, which is what makes re-ingesting a
     file a no-op. A process the merge rules cannot compile keeps its previous record and is reported. Rows are
-    written in bulk, a few statements per table for each chunk of processes.
+    written in bulk, a few statements per table for each chunk of processes. `known`: see current_releases.
     """
     report = CompileReport()
     for chunk in _chunks(sorted(set(ocids)), 500):
-        versions = current_releases(session, chunk)
+        versions = current_releases(session, chunk, known)
         existing, checksums = {}, {}
         for ocid, process_id, digest in session.execute(
             select(Process.ocid, Process.id, Process.compiled_checksum).where(Process.ocid.in_(chunk))
         ):
             existing[ocid], checksums[ocid] = process_id, digest
-        conflicts = _conflict_counts(session, chunk)
+        conflicts = versions.conflicts
         now = datetime.now(timezone.utc)
         changed: dict[str, tuple[dict, Derived]] = {}
         recount = []
         for ocid in chunk:
-            releases = sorted(versions.get(ocid, []), key=lambda v: (v[2] or EARLIEST, v[0]))
+            releases = sorted(versions.releases.get(ocid, []), key=lambda v: (v[1] or EARLIEST, v[0]))
             if not releases:
                 continue
             try:
-                compiled = compile_releases([release_content(json.loads(data)) for _, _, _, data in releases])
+                compiled = compile_releases([release_content(release) for _, _, release in releases])
             except (OCDSMergeError, ValueError, TypeError) as error:
                 report.notes.append({"where": ocid, "note": f"could not compile: {error}"})
                 continue
@@ -383,7 +398,7 @@ def compile_processes(session: Session, ocids: Iterable[str]) -> CompileReport:
             if checksums.get(ocid) == digest:
                 recount.append({"id": existing[ocid], "conflict_count": conflicts.get(ocid, 0)})
                 continue
-            dates = [v[2] for v in releases if v[2] is not None]
+            dates = [v[1] for v in releases if v[1] is not None]
             derived = derive(compiled)
             row = {
                 "ocid": ocid,
@@ -462,18 +477,6 @@ def _write(session: Session, existing: dict[str, int], changed: dict[str, tuple[
         session.execute(
             insert(ProcessParty), list({(r["party_id"], r["role"], r["process_id"]): r for r in roles}.values())
         )
-
-
-def _conflict_counts(session: Session, ocids: list[str]) -> dict[str, int]:
-    """Per ocid, how many release ids were published in more than one version."""
-    versions: dict[tuple[str, str], int] = defaultdict(int)
-    for ocid, release_id in session.execute(select(Release.ocid, Release.release_id).where(Release.ocid.in_(ocids))):
-        versions[(ocid, release_id)] += 1
-    counts: dict[str, int] = defaultdict(int)
-    for (ocid, _), n in versions.items():
-        if n > 1:
-            counts[ocid] += 1
-    return counts
 
 
 def queue_for_index(session: Session, ocids: list[str]) -> None:
