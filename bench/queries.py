@@ -17,6 +17,11 @@ PER_CLASS = 40
 WORD = re.compile(r"^[^\W\d_]{4,}$")
 
 
+def fts_words(query: str) -> str:
+    """Words are searched in the catch-all column, as the portal searches its catch-all field."""
+    return f"text : ({query})"
+
+
 @dataclass
 class Query:
     """One query in both engines' terms."""
@@ -60,28 +65,32 @@ def query_classes(searcher: Searcher, *, seed: int = 7, per_class: int = PER_CLA
         return [values[i % len(values)] for i in range(per_class)]
 
     classes: dict[str, list[Query]] = {
-        "common word": [Query(w, w) for w in pick(common)],
-        "rare word": [Query(w, w) for w in pick(rng.sample(rare, min(len(rare), per_class)))],
+        "common word": [Query(w, fts_words(w)) for w in pick(common)],
+        "rare word": [Query(w, fts_words(w)) for w in pick(rng.sample(rare, min(len(rare), per_class)))],
         "2-3 words AND": [
-            Query(" ".join(ws), " AND ".join(ws)) for t in pick(titles) for ws in [rng.sample(t, rng.choice((2, 3)))]
+            Query(" ".join(ws), fts_words(" AND ".join(ws)))
+            for t in pick(titles)
+            for ws in [rng.sample(t, rng.choice((2, 3)))]
         ],
-        "phrase": [Query(_phrase(t[:2]), _phrase(t[:2])) for t in pick(titles)],
+        "phrase": [Query(_phrase(t[:2]), fts_words(_phrase(t[:2]))) for t in pick(titles)],
+        # A supplier by name: every word of the name in the supplier field.
         "supplier name": [
-            Query(f"suppliers:{_phrase(n.lower().split())}", f"suppliers : {_phrase(n.lower().split())}")
-            for n in pick([re.sub(r"[^\w\s]", " ", n) for n in suppliers])
+            Query(f"suppliers:({' '.join(n.split())})", f"suppliers : ({' AND '.join(n.split())})")
+            for n in pick([re.sub(r"[^\w\s]", " ", n).lower() for n in suppliers])
         ],
         "field query": [Query(f"buyer:{b[0]}", f"buyer : {b[0]}") for b in pick(buyers)],
     }
     year = [(date(y, 1, 1), date(y, 12, 31)) for y in range(2015, 2025)]
     ranged = []
     for word, (start, end) in zip(pick(common), pick(year), strict=True):
+        word_fts = fts_words(word)
         filters = Filters(
             currency="CAD", min_amount=Decimal(low) / 100, max_amount=Decimal(high) / 100, date_from=start, date_to=end
         )
         ranged.append(
             Query(
                 word,
-                word,
+                word_fts,
                 filters=filters,
                 fts_where='AND doc.currency = ? AND doc.amount BETWEEN ? AND ? AND doc."when" BETWEEN ? AND ?',
                 fts_params=("CAD", low, high, day_start(start), day_start(end) + 86399),
@@ -89,7 +98,7 @@ def query_classes(searcher: Searcher, *, seed: int = 7, per_class: int = PER_CLA
         )
     classes["date + amount range filter"] = ranged
     classes["sort by amount"] = [
-        Query(w, w, sort="amount", fts_order="doc.currency, doc.amount DESC") for w in pick(common)
+        Query(w, fts_words(w), sort="amount", fts_order="doc.currency, doc.amount DESC") for w in pick(common)
     ]
-    classes["page 50"] = [Query(w, w, page=50) for w in pick(common)]
+    classes["page 50"] = [Query(w, fts_words(w), page=50) for w in pick(common)]
     return classes

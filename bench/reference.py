@@ -63,8 +63,7 @@ def raw_insert(engine: Engine, corpus: Path) -> dict:
 
 
 FTS_SCHEMA = """
-CREATE VIRTUAL TABLE fts USING fts5(title, description, buyer, suppliers, items,
-                                    tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE fts USING fts5(text, title, buyer, suppliers, tokenize = 'unicode61 remove_diacritics 2');
 CREATE TABLE doc (rowid INTEGER PRIMARY KEY, ocid TEXT, currency TEXT, amount INTEGER, "when" INTEGER);
 """
 FTS_INDEXES = """
@@ -74,7 +73,7 @@ CREATE INDEX doc_when ON doc ("when");
 
 
 def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-def]
-    """FTS5 over the same documents the Whoosh index is built from (search_index.indexer.documents)."""
+    """FTS5 over the same documents, and the same fields, the Whoosh index is built from."""
     from sqlalchemy import select
 
     from portal.models import Process
@@ -96,16 +95,7 @@ def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-d
             rows, docs = [], []
             for document in documents(session, ids):
                 count += 1
-                rows.append(
-                    (
-                        count,
-                        document["title"],
-                        document["description"],
-                        document["buyer"],
-                        document["suppliers"],
-                        document["items"],
-                    )
-                )
+                rows.append((count, document["text"], document["title"], document["buyer"], document["suppliers"]))
                 docs.append((count, document["ocid"], document["currency"], document["amount"], document["when"]))
             db.executemany(
                 "INSERT INTO fts (rowid, title, description, buyer, suppliers, items) VALUES (?,?,?,?,?,?)", rows

@@ -62,13 +62,16 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         .order_by(Process.id)
     )
     for process, buyer in rows:
+        title, description = process.title or "", process.description or ""
+        names = "\n".join(suppliers.get(process.id, ()))
+        words = "\n".join(items.get(process.id, ()))
         yield {
             "ocid": process.ocid,
-            "title": process.title or "",
-            "description": process.description or "",
+            "text": "\n".join((title, title, description, buyer or "", names, words)),
+            "title": title,
+            "description": description,
             "buyer": buyer or "",
-            "suppliers": "\n".join(suppliers.get(process.id, ())),
-            "items": "\n".join(items.get(process.id, ())),
+            "suppliers": names,
             "status": process.status or "",
             "method": process.procurement_method or "",
             "currency": process.value_currency or "",

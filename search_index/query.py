@@ -13,18 +13,17 @@ from pathlib import Path
 
 import numpy as np
 from markupsafe import Markup, escape
-from whoosh import highlight, sorting
-from whoosh.qparser import MultifieldParser, OrGroup
+from whoosh import highlight
+from whoosh.qparser import OrGroup, QueryParser
 from whoosh.query import Every, Query, Term
 from whoosh.searching import Searcher
 
 from search_index.indexer import open_index
-from search_index.schema import MISSING, TEXT_FIELDS
+from search_index.schema import ANALYZER, MISSING, SEARCH_FIELD
 
 SORTS = ("relevance", "amount", "date")
 MAX_QUERY_LENGTH = 500  # longer text is cut: nobody types more, and parse time grows with it
 MAX_PAGE = 500  # deeper pages cost a full sort for little use; narrow the query instead
-FIELD_BOOSTS = {"title": 3.0, "suppliers": 2.0, "buyer": 1.5, "description": 1.0, "items": 1.0}
 
 
 @dataclass
@@ -90,34 +89,41 @@ def parse_query(searcher: Searcher, text: str) -> Query:
     text = text.strip()[:MAX_QUERY_LENGTH]
     if not text:
         return Every()
-    parser = MultifieldParser(list(TEXT_FIELDS), searcher.schema, fieldboosts=FIELD_BOOSTS)
     try:
-        return parser.parse(text)
+        return QueryParser(SEARCH_FIELD, searcher.schema).parse(text)
     except Exception:  # whoosh raises a variety of errors on odd syntax; a reader's typo is not a server error
         words = [w for w in "".join(c if c.isalnum() else " " for c in text).split()]
-        plain = MultifieldParser(list(TEXT_FIELDS), searcher.schema, group=OrGroup)
+        plain = QueryParser(SEARCH_FIELD, searcher.schema, group=OrGroup)
         return plain.parse(" ".join(words)) if words else Every()
 
 
-def _sort_facet(sort: str) -> sorting.FacetType | None:
-    if sort == "amount":
-        # Amounts are compared within one currency only (there are no exchange rates): currency first.
-        return sorting.MultiFacet([sorting.FieldFacet("currency"), sorting.FieldFacet("amount", reverse=True)])
-    if sort == "date":
-        return sorting.FieldFacet("when", reverse=True)
-    return None
-
-
 _FORMATTER = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
+_WHOLE = highlight.WholeFragmenter()
+_CONTEXT = highlight.ContextFragmenter(maxchars=240, surround=60)
 
 
-def _highlight(hit, fieldname: str, fallback: str, limit: int, fragmenter) -> Markup:  # type: ignore[no-untyped-def]
-    hit.results.fragmenter = fragmenter
-    try:
-        fragment = hit.highlights(fieldname, top=2)
-    except Exception:  # highlighting is decoration; a failure must not lose the hit
-        fragment = ""
-    return Markup(fragment) if fragment else _cut(fallback, limit)
+def _cut(text: str, limit: int) -> Markup:
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _highlight(text: str, words: frozenset[str], fragmenter: highlight.Fragmenter, limit: int) -> Markup:
+    """The text with the query's words marked; the formatter escapes everything it does not mark."""
+    if words and text:
+        try:
+            marked = highlight.highlight(text, words, ANALYZER, fragmenter, _FORMATTER, top=2)
+        except Exception:  # highlighting is decoration; a failure must not lose the hit
+            marked = ""
+        if marked:
+            return Markup(marked)
+    return _cut(text, limit)
+
+
+def query_words(query: Query) -> frozenset[str]:
+    """The analysed words a query looks for, whatever field it names, for highlighting."""
+    words = set()
+    for _, text in query.all_terms():
+        words.add(text.decode() if isinstance(text, bytes) else str(text))
+    return frozenset(words)
 
 
 def _suggestion(searcher: Searcher, query: Query, text: str) -> str | None:
@@ -235,14 +241,13 @@ def columns_of(searcher: Searcher) -> Columns:
     return columns
 
 
-def _hit(searcher: Searcher, fields: dict, title_html: Markup | None = None, snippet_html: Markup | None = None) -> Hit:
+def _hit(fields: dict, words: frozenset[str]) -> Hit:
     title = fields.get("title") or fields["ocid"]
-    description = fields.get("description", "")
     return Hit(
         ocid=fields["ocid"],
         title=title,
-        title_html=title_html if title_html is not None else escape(title),
-        snippet_html=snippet_html if snippet_html is not None else _cut(description, 240),
+        title_html=_highlight(title, words, _WHOLE, 400),
+        snippet_html=_highlight(fields.get("description", ""), words, _CONTEXT, 240),
         buyer=fields.get("buyer", ""),
         suppliers=[s for s in fields.get("suppliers", "").split("\n") if s],
         status=fields.get("status", ""),
@@ -250,10 +255,6 @@ def _hit(searcher: Searcher, fields: dict, title_html: Markup | None = None, sni
         currency=fields.get("currency", ""),
         date=datetime.fromisoformat(fields["date"]) if fields.get("date") else None,
     )
-
-
-def _cut(text: str, limit: int) -> Markup:
-    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def search_processes(
@@ -267,47 +268,43 @@ def search_processes(
 ) -> SearchPage:
     """One page of processes matching `q` and `filters`; an empty query lists every process, newest first.
 
-    Without words, the page is computed from the column arrays alone (no scoring). With words, Whoosh scores
-    and sorts, and the filters reach it as a set of allowed (or excluded, whichever is smaller) documents.
+    Ranked by relevance, Whoosh scores only what it must for the page. Any other order, and any filter, is
+    answered from the matching documents and the column arrays: no scoring, and a sort over a million documents
+    is one numpy operation.
     """
     searcher = index.searcher()
     filters = filters or Filters()
     sort = sort if sort in SORTS else "relevance"
-    if not q.strip() and sort == "relevance":
-        sort = "date"
     page = min(max(page, 1), MAX_PAGE)
     query = parse_query(searcher, q)
+    if isinstance(query, Every) and sort == "relevance":
+        sort = "date"
     columns = columns_of(searcher)
     mask = columns.mask(filters) if filters.active() else None
+    words = query_words(query)
+    start, end = (page - 1) * per_page, page * per_page
 
-    if isinstance(query, Every):
-        docnums = np.flatnonzero(mask if mask is not None else columns.live())
-        shown = columns.order(docnums, sort, page * per_page)[(page - 1) * per_page :]
-        hits = [_hit(searcher, searcher.stored_fields(int(d))) for d in shown]
-        return SearchPage(query=q, sort=sort, page=page, per_page=per_page, total=len(docnums), hits=hits)
-
-    restrict: dict = {}
-    if mask is not None:
-        allowed = np.flatnonzero(mask)
-        if len(allowed) <= columns.size - len(allowed):
-            restrict["filter"] = set(allowed.tolist())
+    if sort == "relevance" and mask is None:
+        results = searcher.search(query, limit=end)
+        shown = [hit.fields() for hit in results[start:end]]
+        total = len(results)
+    else:
+        if isinstance(query, Every):
+            matched = np.flatnonzero(mask if mask is not None else columns.live())
         else:
-            restrict["mask"] = set(np.flatnonzero(~mask).tolist())
-    results = searcher.search_page(query, page, pagelen=per_page, sortedby=_sort_facet(sort), terms=True, **restrict)
-    results.results.formatter = _FORMATTER
-    whole, context = highlight.WholeFragmenter(), highlight.ContextFragmenter(maxchars=240, surround=60)
-    hits = []
-    for hit in results:
-        title = hit.get("title") or hit["ocid"]
-        hits.append(
-            _hit(
-                searcher,
-                hit.fields(),
-                title_html=_highlight(hit, "title", title, 400, whole),
-                snippet_html=_highlight(hit, "description", hit.get("description", ""), 240, context),
-            )
-        )
-    page_result = SearchPage(query=q, sort=sort, page=page, per_page=per_page, total=len(results.results), hits=hits)
-    if not hits:
-        page_result.corrected = _suggestion(searcher, query, q)
-    return page_result
+            matched = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
+            if mask is not None:
+                matched = matched[mask[matched]]
+        total = len(matched)
+        if sort == "relevance":
+            results = searcher.search(query, limit=end, filter=set(matched.tolist()))
+            shown = [hit.fields() for hit in results[start:end]]
+        else:
+            shown = [searcher.stored_fields(int(d)) for d in columns.order(matched, sort, end)[start:]]
+
+    result = SearchPage(
+        query=q, sort=sort, page=page, per_page=per_page, total=total, hits=[_hit(f, words) for f in shown]
+    )
+    if not shown and total == 0 and q.strip():
+        result.corrected = _suggestion(searcher, query, q)
+    return result
