@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -31,11 +32,11 @@ def demo_data_folder() -> Path:
     return Path(str(files("portal").joinpath("demo_data")))
 
 
-def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
+def ingest_and_index(app: Flask, location: str, source: str | None, workers: int = 1) -> int:
     from ingest.runner import run_ingest
     from search_index.indexer import apply_queue
 
-    result = run_ingest(app.extensions["portal.sessions"], location, source_name=source)
+    result = run_ingest(app.extensions["portal.sessions"], location, source_name=source, workers=workers)
     c = result.counts
     click.echo(
         f"run {result.run_id} {result.status}: {c.files} files, {c.releases_seen} releases read, "
@@ -59,9 +60,10 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("ingest")
     @click.argument("location")
     @click.option("--source", help="A name for the source (defaults to the location).")
-    def ingest(location: str, source: str | None) -> None:
+    @click.option("--workers", default=os.cpu_count() or 1, show_default=True, help="Processes merging releases.")
+    def ingest(location: str, source: str | None, workers: int) -> None:
         """Load OCDS from a file, folder or URL, then update the search index."""
-        sys.exit(ingest_and_index(current_app, location, source))
+        sys.exit(ingest_and_index(current_app, location, source, workers))
 
     @app.cli.command("reindex")
     @click.option("--procs", default=1, show_default=True, help="Writer processes for the build.")

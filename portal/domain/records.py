@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 from ocdsmerge.exceptions import OCDSMergeError
 from sqlalchemy import delete, insert, select, update
@@ -360,17 +361,53 @@ def _party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dic
             }
             for k in missing
         ]
-        created = session.execute(insert(Party).returning(Party.id, sort_by_parameter_order=True), rows).scalars()
+        statement = insert(Party.__table__).returning(Party.__table__.c.id, sort_by_parameter_order=True)
+        created = session.execute(statement, rows).scalars()
         ids.update(zip(missing, created, strict=True))
     return ids
 
 
-def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, dict] | None = None) -> CompileReport:
+@dataclass
+class Compiled:
+    """One process compiled: its record's JSON and checksum, and its derived rows unless the record is unchanged."""
+
+    ocid: str
+    text: str | None = None
+    digest: str | None = None
+    derived: Derived | None = None
+    error: str | None = None
+
+
+def compile_one(job: tuple[str, list[dict], str | None]) -> Compiled:
+    """Merge one process's releases (already in order) and derive its rows.
+
+    Pure and picklable, so that ingest can spread it over worker processes: merging is most of ingest's CPU.
+    `job` is (ocid, releases, checksum of the current compiled record or None).
+    """
+    ocid, releases, previous = job
+    try:
+        compiled = compile_releases([release_content(release) for release in releases])
+    except (OCDSMergeError, ValueError, TypeError) as error:
+        return Compiled(ocid, error=f"could not compile: {error}")
+    text = canonical_json(compiled)
+    digest = checksum(text)
+    if digest == previous:
+        return Compiled(ocid, digest=digest)
+    return Compiled(ocid, text, digest, derive(compiled))
+
+
+Mapper = Callable[[Callable[[Any], Compiled], Iterable[Any]], Iterable[Compiled]]
+
+
+def compile_processes(
+    session: Session, ocids: Iterable[str], known: dict[str, dict] | None = None, map_: Mapper = map
+) -> CompileReport:
     """Recompile these processes from their stored releases and queue the changed ones for the search index.
 
     A process whose compiled record comes out the same is left untouched, which is what makes re-ingesting a
     file a no-op. A process the merge rules cannot compile keeps its previous record and is reported. Rows are
-    written in bulk, a few statements per table for each chunk of processes. `known`: see current_releases.
+    written in bulk, a few statements per table for each chunk of processes. `known`: see current_releases;
+    `map_` runs compile_one over the processes (a process pool's map spreads the merging over cores).
     """
     report = CompileReport()
     for chunk in _chunks(sorted(set(ocids)), 500):
@@ -380,40 +417,41 @@ def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, d
             select(Process.ocid, Process.id, Process.compiled_checksum).where(Process.ocid.in_(chunk))
         ):
             existing[ocid], checksums[ocid] = process_id, digest
-        conflicts = versions.conflicts
+        ordered = {
+            ocid: sorted(versions.releases[ocid], key=lambda v: (v[1] or EARLIEST, v[0]))
+            for ocid in chunk
+            if versions.releases.get(ocid)
+        }
+        jobs = [
+            (ocid, [release for _, _, release in releases], checksums.get(ocid)) for ocid, releases in ordered.items()
+        ]
         now = datetime.now(timezone.utc)
         changed: dict[str, tuple[dict, Derived]] = {}
         recount = []
-        for ocid in chunk:
-            releases = sorted(versions.releases.get(ocid, []), key=lambda v: (v[1] or EARLIEST, v[0]))
-            if not releases:
+        for result in map_(compile_one, jobs):
+            ocid = result.ocid
+            if result.error:
+                report.notes.append({"where": ocid, "note": result.error})
                 continue
-            try:
-                compiled = compile_releases([release_content(release) for _, _, release in releases])
-            except (OCDSMergeError, ValueError, TypeError) as error:
-                report.notes.append({"where": ocid, "note": f"could not compile: {error}"})
+            conflicts = versions.conflicts.get(ocid, 0)
+            if result.derived is None:
+                recount.append({"id": existing[ocid], "conflict_count": conflicts})
                 continue
-            text = canonical_json(compiled)
-            digest = checksum(text)
-            if checksums.get(ocid) == digest:
-                recount.append({"id": existing[ocid], "conflict_count": conflicts.get(ocid, 0)})
-                continue
-            dates = [v[1] for v in releases if v[1] is not None]
-            derived = derive(compiled)
+            dates = [date for _, date, _ in ordered[ocid] if date is not None]
             row = {
                 "ocid": ocid,
                 "publisher": publisher_of(ocid),
-                "compiled": text,
-                "compiled_checksum": digest,
+                "compiled": result.text,
+                "compiled_checksum": result.digest,
                 "first_date": min(dates) if dates else None,
                 "last_date": max(dates) if dates else None,
-                "release_count": len(releases),
-                "conflict_count": conflicts.get(ocid, 0),
+                "release_count": len(ordered[ocid]),
+                "conflict_count": conflicts,
                 "compiled_at": now,
-                **derived.fields,
+                **result.derived.fields,
             }
-            changed[ocid] = (row, derived)
-            report.notes.extend({"where": ocid, "note": n} for n in dict.fromkeys(derived.notes))
+            changed[ocid] = (row, result.derived)
+            report.notes.extend({"where": ocid, "note": n} for n in dict.fromkeys(result.derived.notes))
         if recount:
             session.execute(update(Process), recount)
         if not changed:
@@ -442,7 +480,7 @@ def _write(session: Session, existing: dict[str, int], changed: dict[str, tuple[
         )
     fresh = [ocid for ocid in changed if ocid not in existing]
     if fresh:
-        statement = insert(Process).returning(Process.id, sort_by_parameter_order=True)
+        statement = insert(Process.__table__).returning(Process.__table__.c.id, sort_by_parameter_order=True)
         ids = session.execute(statement, [changed[ocid][0] for ocid in fresh]).scalars()
         existing = {**existing, **dict(zip(fresh, ids, strict=True))}
 
@@ -462,20 +500,22 @@ def _write(session: Session, existing: dict[str, int], changed: dict[str, tuple[
             for key, role in sorted(derived.roles)
         ]
     if awards:
-        award_ids = session.execute(insert(Award).returning(Award.id, sort_by_parameter_order=True), awards).scalars()
+        statement = insert(Award.__table__).returning(Award.__table__.c.id, sort_by_parameter_order=True)
+        award_ids = session.execute(statement, awards).scalars()
         links = [
             {"award_id": award_id, "party_id": party_id, "name": name}
             for award_id, award_suppliers in zip(award_ids, suppliers, strict=True)
             for party_id, name in award_suppliers
         ]
         if links:
-            session.execute(insert(AwardSupplier), links)
+            session.execute(insert(AwardSupplier.__table__), links)
     for model, rows in ((Tender, tenders), (Contract, contracts), (Item, items), (Amendment, amendments)):
         if rows:
-            session.execute(insert(model), rows)
+            session.execute(insert(model.__table__), rows)
     if roles:
         session.execute(
-            insert(ProcessParty), list({(r["party_id"], r["role"], r["process_id"]): r for r in roles}.values())
+            insert(ProcessParty.__table__),
+            list({(r["party_id"], r["role"], r["process_id"]): r for r in roles}.values()),
         )
 
 
@@ -490,4 +530,4 @@ def queue_for_index(session: Session, ocids: list[str]) -> None:
         session.execute(update(IndexQueue).where(IndexQueue.ocid.in_(queued)).values(queued_at=now))
     fresh = [{"ocid": o, "queued_at": now} for o in ocids if o not in queued]
     if fresh:
-        session.execute(insert(IndexQueue), fresh)
+        session.execute(insert(IndexQueue.__table__), fresh)

@@ -60,9 +60,9 @@ def test_a_bad_json_line_rolls_back_its_whole_file_and_the_next_file_still_loads
     flushed: list[int] = []
     real_flush = runner._flush_batch
 
-    def counting_flush(session, package, pending, counts):
+    def counting_flush(session, package, pending, *rest):
         flushed.append(len(pending))
-        real_flush(session, package, pending, counts)
+        real_flush(session, package, pending, *rest)
 
     monkeypatch.setattr(runner, "_flush_batch", counting_flush)
 
