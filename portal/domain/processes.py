@@ -6,7 +6,7 @@ Plain functions, no Flask: a session in, dataclasses out; each page and its JSON
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -101,7 +101,11 @@ class ProcessView:
     timeline: list[TimelineEntry]
     conflicts: list[str]  # release ids published in more than one version
     published_records: list[PublishedRecord]
-    compiled: dict = field(default_factory=dict)
+
+    @property
+    def compiled(self) -> dict:
+        """The compiled release, parsed only when asked for (the JSON twin), not for every page view."""
+        return json.loads(self.process.compiled)
 
 
 def get_process(session: Session, ocid: str) -> ProcessView:
@@ -157,7 +161,6 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         timeline=timeline,
         conflicts=sorted(rid for rid, n in versions.items() if n > 1),
         published_records=records,
-        compiled=json.loads(process.compiled),
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 
@@ -195,8 +194,3 @@ def supplier(party_id: int):  # type: ignore[no-untyped-def]
             ],
         )
     return render_template("public/supplier.html", view=view)
-
-
-@blueprint.app_template_global()
-def pretty_json(value: object) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)

@@ -318,9 +318,11 @@ def test_search_works_without_javascript(new_page):
     assert query_of(page.url)["sort"] == ["amount"]
     result_links(page).first.click()
     expect(page.get_by_role("heading", name="Timeline of releases")).to_be_visible()
-    # The compiled release opens with a native <details>: no script needed.
-    page.locator("details > summary").click()
-    expect(page.locator("details > pre")).to_be_visible()
+    # The compiled release is a plain link to the JSON twin: no script needed.
+    with page.expect_navigation():
+        page.get_by_role("link", name="The compiled release").click()
+    assert page.url.endswith(".json")
+    expect(page.locator("body")).to_contain_text('"compiledRelease"')
 
 
 OVERFLOWING_JS = """() => {
