@@ -9,29 +9,33 @@ N ?= 100000
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(BIN)/portal: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test,bench,dev]'
 	@touch $@
 
-install: $(BIN)/portal ## Create .venv and install the portal with its test, bench and dev tools
+install: $(VENV)/.installed ## Create .venv and install the portal
 
 run: install ## Set up SQLite + Whoosh in instance/, load the demo data, serve http://127.0.0.1:5000
 	$(BIN)/portal demo
 	$(BIN)/portal serve --host 127.0.0.1 --port 5000
 
-test: install ## Run every test (SQLite, PostgreSQL, real HTTP servers, Chromium)
+test: $(VENV)/.installed-dev ## Run every test (SQLite, PostgreSQL, real HTTP servers, Chromium)
 	$(BIN)/pytest
 
-lint: install ## Check style with ruff
+lint: $(VENV)/.installed-dev ## Check style with ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install ## Format the code with ruff
+format: $(VENV)/.installed-dev ## Format the code with ruff
 	$(BIN)/ruff format .
 
-bench: install ## Benchmark at N processes (make bench N=1000000); see README "Performance"
+bench: $(VENV)/.installed-dev ## Benchmark at N processes (make bench N=1000000); see README "Performance"
 	$(BIN)/python -m bench.run --processes $(N)
 
 clean: ## Remove the virtualenv, the local database and index
