@@ -97,9 +97,7 @@ def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-d
                 count += 1
                 rows.append((count, document["text"], document["title"], document["buyer"], document["suppliers"]))
                 docs.append((count, document["ocid"], document["currency"], document["amount"], document["when"]))
-            db.executemany(
-                "INSERT INTO fts (rowid, title, description, buyer, suppliers, items) VALUES (?,?,?,?,?,?)", rows
-            )
+            db.executemany("INSERT INTO fts (rowid, text, title, buyer, suppliers) VALUES (?,?,?,?,?)", rows)
             db.executemany('INSERT INTO doc (rowid, ocid, currency, amount, "when") VALUES (?,?,?,?,?)', docs)
             last_id = ids[-1]
             session.expunge_all()
