@@ -45,9 +45,9 @@ def query_classes(searcher: Searcher, *, seed: int = 7, per_class: int = PER_CLA
     reader = searcher.reader()
     common = [t.decode() for _, t in reader.most_frequent_terms("title", 40) if WORD.match(t.decode())][:15]
     rare = []
-    for term, info in reader.iter_field("title"):
+    for term, info in reader.iter_field("text"):
         text = term.decode()
-        if 2 <= info.doc_frequency() <= 20 and WORD.match(text):
+        if 2 <= info.doc_frequency() <= 50 and WORD.match(text):
             rare.append(text)
             if len(rare) >= 2000:
                 break

@@ -150,3 +150,13 @@ def test_parties_are_keyed_by_identifier_within_a_publisher(sessions, load, tmp_
     with sessions() as session:
         parties = session.execute(select(Party.publisher, Party.key)).all()
     assert sorted(parties) == [("ocds-other", "id:CA-REG/123"), ("ocds-test00", "id:CA-REG/123")]
+
+
+def test_dates_come_back_timezone_aware_utc_on_every_backend(sessions, load):
+    load(DEMO_DATA / "montreal")
+    with sessions() as session:
+        process = session.scalars(
+            select(Process).where(Process.ocid == "ocds-a1234567-mt-063635891f001755a1637786dd047485f3dcfaf6")
+        ).one()
+    # Published as 2017-05-27T00:00:00-04:00.
+    assert process.last_date.isoformat() == "2017-05-27T04:00:00+00:00"
