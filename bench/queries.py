@@ -12,6 +12,7 @@ from decimal import Decimal
 from whoosh.searching import Searcher
 
 from search_index.query import Filters, day_start
+from search_index.schema import ANALYZER
 
 PER_CLASS = 40
 WORD = re.compile(r"^[^\W\d_]{4,}$")
@@ -55,6 +56,11 @@ def query_classes(searcher: Searcher, *, seed: int = 7, per_class: int = PER_CLA
     samples = [searcher.stored_fields(rng.randrange(size)) for _ in range(per_class * 4)]
     titles = [[w for w in re.findall(r"[^\W\d_]{4,}", s.get("title", "").lower())] for s in samples]
     titles = [t for t in titles if len(t) >= 3]
+    # Phrases are two words that stand side by side in a title, as the analyser splits it.
+    pairs = []
+    for sample in samples:
+        tokens = [token.text for token in ANALYZER(sample.get("title", ""))]
+        pairs += [tokens[i : i + 2] for i in range(len(tokens) - 1) if min(map(len, tokens[i : i + 2])) >= 3][:1]
     suppliers = [s["suppliers"].split("\n")[0] for s in samples if s.get("suppliers")]
     buyers = [re.findall(r"[^\W\d_]{4,}", s.get("buyer", "").lower()) for s in samples]
     buyers = [b for b in buyers if b]
@@ -72,7 +78,7 @@ def query_classes(searcher: Searcher, *, seed: int = 7, per_class: int = PER_CLA
             for t in pick(titles)
             for ws in [rng.sample(t, rng.choice((2, 3)))]
         ],
-        "phrase": [Query(_phrase(t[:2]), fts_words(_phrase(t[:2]))) for t in pick(titles)],
+        "phrase": [Query(_phrase(pair), fts_words(_phrase(pair))) for pair in pick(pairs)],
         # A supplier by name: every word of the name in the supplier field.
         "supplier name": [
             Query(f"suppliers:({' '.join(n.split())})", f"suppliers : ({' AND '.join(n.split())})")

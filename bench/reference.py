@@ -116,11 +116,16 @@ class Fts:
         self.db = sqlite3.connect(path, check_same_thread=False)
 
     def search(self, match: str, *, order: str = "rank", page: int = 1, where: str = "", params: tuple = ()) -> int:
-        joined = f"FROM fts JOIN doc ON doc.rowid = fts.rowid WHERE fts MATCH ? {where}"
-        total = self.db.execute(f"SELECT count(*) {joined}", (match, *params)).fetchone()[0]
+        # The full-text match is computed first (materialised), then joined to the columns it is filtered and
+        # ordered by: left to itself, SQLite may walk a column index and probe the full-text index per row,
+        # which takes seconds.
+        matched = (
+            "WITH m AS MATERIALIZED (SELECT rowid, rank FROM fts WHERE fts MATCH ?) "
+            f"SELECT {{}} FROM m JOIN doc ON doc.rowid = m.rowid WHERE 1 {where}"
+        )
+        total = self.db.execute(matched.format("count(*)"), (match, *params)).fetchone()[0]
         self.db.execute(
-            f"SELECT doc.ocid, fts.title FROM fts JOIN doc ON doc.rowid = fts.rowid WHERE fts MATCH ? {where} "
-            f"ORDER BY {order} LIMIT 20 OFFSET ?",
+            matched.format("doc.ocid") + f" ORDER BY {order.replace('rank', 'm.rank')} LIMIT 20 OFFSET ?",
             (match, *params, (page - 1) * 20),
         ).fetchall()
         return total

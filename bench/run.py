@@ -107,7 +107,7 @@ class Bench:
 
         upgrade_database(url)
         started = time.perf_counter()
-        result = run_ingest(self.sessions(url), str(self.corpus), source_name="bench corpus", workers=self.procs)
+        result = run_ingest(self.sessions(url), str(self.corpus), source_name="bench corpus")
         seconds = time.perf_counter() - started
         counts = result.counts
         return {
@@ -117,7 +117,6 @@ class Bench:
             "processes_compiled": counts.processes_compiled,
             "seconds": round(seconds, 1),
             "releases_per_s": round(counts.releases_seen / seconds, 1),
-            "workers": self.procs,
         }
 
     def do_ingest_sqlite(self) -> dict:

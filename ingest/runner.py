@@ -7,13 +7,10 @@ read, so a crash leaves a "running" run behind as evidence rather than nothing.
 
 from __future__ import annotations
 
-import functools
 import json
-import multiprocessing
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,11 +21,10 @@ from sqlalchemy.orm import Session
 from ingest.fetch import download
 from ingest.ocds import IngestError, PackageInfo, read_file
 from portal.domain.ocds import canonical_json, checksum, parse_date, release_content, release_stages
-from portal.domain.records import Mapper, compile_processes
+from portal.domain.records import compile_processes
 from portal.models import IngestRun, Package, PublishedRecord, Release, Source, utcnow
 
 BATCH = 2000  # releases stored and compiled together; bounds memory whatever the file size
-COMPILE_CHUNK = 16  # processes sent to a worker at a time: fewer round trips, still even shares
 MAX_NOTES = 500  # data-quality notes kept per run; beyond this only the count grows
 FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz", ".zip")
 
@@ -183,10 +179,10 @@ def _store_record(session: Session, package: Package, record: dict) -> None:
         session.add(PublishedRecord(ocid=ocid, checksum=digest, package_id=package.id, data=text))
 
 
-def _flush_batch(session: Session, package: Package, batch: list, counts: Counts, map_: Mapper) -> None:
+def _flush_batch(session: Session, package: Package, batch: list, counts: Counts) -> None:
     stored = _store_releases(session, package, batch, counts)
     if stored:
-        report = compile_processes(session, {release["ocid"] for release in stored.values()}, known=stored, map_=map_)
+        report = compile_processes(session, {release["ocid"] for release in stored.values()}, known=stored)
         counts.processes_compiled += len(report.changed)
         for entry in report.notes:
             counts.note(entry["where"], entry["note"])
@@ -201,7 +197,6 @@ def load_file(
     *,
     location: str,
     charset: str | None = None,
-    map_: Mapper = map,
 ) -> Counts:
     """Store, compile and queue everything in one file, inside the caller's transaction."""
     counts = Counts(files=1)
@@ -212,12 +207,12 @@ def load_file(
         if item.kind == "release":
             batch.append(item)
             if len(batch) >= BATCH:
-                _flush_batch(session, package, batch, counts, map_)
+                _flush_batch(session, package, batch, counts)
         elif item.kind == "record":
             _store_record(session, package, item.data)
         for note in item.notes:
             counts.note(item.where, note)
-    _flush_batch(session, package, batch, counts, map_)
+    _flush_batch(session, package, batch, counts)
     # Package metadata is only complete once the whole file has been read.
     package.uri, package.published_date = info.uri, info.published_date
     package.publisher_name, package.encoding = info.publisher_name, info.encoding
@@ -234,7 +229,6 @@ def run_ingest(
     *,
     source_name: str | None = None,
     http: requests.Session | None = None,
-    workers: int = 1,
 ) -> RunResult:
     """Load every file a location names, one transaction each, and record the run with its counts and notes.
 
@@ -253,12 +247,10 @@ def run_ingest(
         run_id, source_id = run.id, source.id
 
     counts, errors = Counts(), []
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) if workers > 1 else None
-    map_: Mapper = functools.partial(pool.map, chunksize=COMPILE_CHUNK) if pool else map
     try:
         for file, label in expand(location):
             try:
-                counts.add(_load_one(session_factory, source_id, run_id, file, label, http, map_))
+                counts.add(_load_one(session_factory, source_id, run_id, file, label, http))
             except IngestError as error:
                 errors.append(str(error))
     except IngestError as error:
@@ -266,9 +258,6 @@ def run_ingest(
     except BaseException:
         _finish(session_factory, run_id, counts, [traceback.format_exc(limit=3)], "failed")
         raise
-    finally:
-        if pool:
-            pool.shutdown(cancel_futures=True)
     status = "failed" if errors else "succeeded"
     _finish(session_factory, run_id, counts, errors, status)
     return RunResult(run_id, status, counts, errors)
@@ -281,11 +270,10 @@ def _load_one(
     file: str,
     label: str,
     http: requests.Session | None,
-    map_: Mapper,
 ) -> Counts:
     if not is_url(file):
         with session_factory() as session, session.begin():
-            return load_file(session, session.get(Source, source_id), run_id, Path(file), location=label, map_=map_)
+            return load_file(session, session.get(Source, source_id), run_id, Path(file), location=label)
     with tempfile.TemporaryDirectory(prefix="portal-ingest-") as directory:
         fetched = download(file, Path(directory), session=http)
         with session_factory() as session, session.begin():
@@ -296,7 +284,6 @@ def _load_one(
                 fetched.path,
                 location=label,
                 charset=fetched.charset,
-                map_=map_,
             )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -32,11 +31,11 @@ def demo_data_folder() -> Path:
     return Path(str(files("portal").joinpath("demo_data")))
 
 
-def ingest_and_index(app: Flask, location: str, source: str | None, workers: int = 1) -> int:
+def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
     from ingest.runner import run_ingest
     from search_index.indexer import apply_queue
 
-    result = run_ingest(app.extensions["portal.sessions"], location, source_name=source, workers=workers)
+    result = run_ingest(app.extensions["portal.sessions"], location, source_name=source)
     c = result.counts
     click.echo(
         f"run {result.run_id} {result.status}: {c.files} files, {c.releases_seen} releases read, "
@@ -60,10 +59,9 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("ingest")
     @click.argument("location")
     @click.option("--source", help="A name for the source (defaults to the location).")
-    @click.option("--workers", default=os.cpu_count() or 1, show_default=True, help="Processes merging releases.")
-    def ingest(location: str, source: str | None, workers: int) -> None:
+    def ingest(location: str, source: str | None) -> None:
         """Load OCDS from a file, folder or URL, then update the search index."""
-        sys.exit(ingest_and_index(current_app, location, source, workers))
+        sys.exit(ingest_and_index(current_app, location, source))
 
     @app.cli.command("reindex")
     @click.option("--procs", default=1, show_default=True, help="Writer processes for the build.")

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
 
 from ocdsmerge.exceptions import OCDSMergeError
 from sqlalchemy import delete, insert, select, update
@@ -381,8 +380,7 @@ class Compiled:
 def compile_one(job: tuple[str, list[dict], str | None]) -> Compiled:
     """Merge one process's releases (already in order) and derive its rows.
 
-    Pure and picklable, so that ingest can spread it over worker processes: merging is most of ingest's CPU.
-    `job` is (ocid, releases, checksum of the current compiled record or None).
+    Pure: no session, no shared state. `job` is (ocid, releases, checksum of the current compiled record or None).
     """
     ocid, releases, previous = job
     try:
@@ -396,18 +394,12 @@ def compile_one(job: tuple[str, list[dict], str | None]) -> Compiled:
     return Compiled(ocid, text, digest, derive(compiled))
 
 
-Mapper = Callable[[Callable[[Any], Compiled], Iterable[Any]], Iterable[Compiled]]
-
-
-def compile_processes(
-    session: Session, ocids: Iterable[str], known: dict[str, dict] | None = None, map_: Mapper = map
-) -> CompileReport:
+def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, dict] | None = None) -> CompileReport:
     """Recompile these processes from their stored releases and queue the changed ones for the search index.
 
     A process whose compiled record comes out the same is left untouched, which is what makes re-ingesting a
     file a no-op. A process the merge rules cannot compile keeps its previous record and is reported. Rows are
-    written in bulk, a few statements per table for each chunk of processes. `known`: see current_releases;
-    `map_` runs compile_one over the processes (a process pool's map spreads the merging over cores).
+    written in bulk, a few statements per table for each chunk of processes. `known`: see current_releases.
     """
     report = CompileReport()
     for chunk in _chunks(sorted(set(ocids)), 500):
@@ -428,7 +420,7 @@ def compile_processes(
         now = datetime.now(timezone.utc)
         changed: dict[str, tuple[dict, Derived]] = {}
         recount = []
-        for result in map_(compile_one, jobs):
+        for result in map(compile_one, jobs):
             ocid = result.ocid
             if result.error:
                 report.notes.append({"where": ocid, "note": result.error})

@@ -134,15 +134,3 @@ def test_single_records_without_top_level_ocid_are_read_from_their_releases(sess
     with sessions() as session:
         ocids = set(session.scalars(select(Process.ocid)))
     assert ocids == {path.stem for path in records.glob("*.json")}
-
-
-def test_merging_in_worker_processes_gives_the_same_records(tmp_path, load, sessions):
-    from ingest.runner import run_ingest
-    from tests.conftest import make_app
-
-    load(DEMO_DATA)
-    expected = compiled_records(sessions)
-    other = make_app(f"sqlite:///{tmp_path / 'workers.sqlite'}", tmp_path / "w")
-    result = run_ingest(other.extensions["portal.sessions"], str(DEMO_DATA), workers=2)
-    assert result.status == "succeeded"
-    assert compiled_records(other.extensions["portal.sessions"]) == expected
