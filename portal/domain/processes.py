@@ -81,6 +81,11 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
     )
 
 
+def data_version(session: Session) -> tuple:
+    """Changes whenever an ingest run starts or finishes: what cached figures are keyed on."""
+    return tuple(session.execute(select(func.max(IngestRun.id), func.max(IngestRun.finished_at))).one())
+
+
 @dataclass
 class TimelineEntry:
     """One release as published, with where it came from and whether our record uses it."""

@@ -8,7 +8,15 @@ from decimal import Decimal
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from portal.db import get_session
-from portal.domain.processes import NotFound, get_process, get_release, get_supplier, home_figures
+from portal.domain.processes import (
+    Figures,
+    NotFound,
+    data_version,
+    get_process,
+    get_release,
+    get_supplier,
+    home_figures,
+)
 from search_index.query import SORTS, Filters, search_processes
 
 MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the index's 64-bit columns
@@ -35,7 +43,7 @@ def _iso(value) -> str | None:  # type: ignore[no-untyped-def]
 @blueprint.get("/")
 @blueprint.get("/index.json", endpoint="home_json")
 def home():  # type: ignore[no-untyped-def]
-    figures = home_figures(get_session())
+    figures = cached_figures()
     if request.path.endswith(".json"):
         return jsonify(
             processes=figures.processes,
@@ -74,6 +82,16 @@ def search_filters(args) -> Filters:  # type: ignore[no-untyped-def]
         date_from=parsed("date_from", date.fromisoformat),
         date_to=parsed("date_to", date.fromisoformat),
     )
+
+
+def cached_figures() -> Figures:
+    """Headline figures scan whole tables; they change only with an ingest run, so they are kept until then."""
+    session = get_session()
+    version = data_version(session)
+    cached = current_app.extensions.get("portal.figures")
+    if cached is None or cached[0] != version:
+        cached = current_app.extensions["portal.figures"] = (version, home_figures(session))
+    return cached[1]
 
 
 def _int_arg(name: str, default: int) -> int:

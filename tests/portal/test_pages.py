@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from portal.models import Process, ProcessParty, Release
+from tests.conftest import DEMO_DATA
 
 CDMX = "OCDS-87SD3T-AD-SF-DRM-063-2015"
 UKRAINE = "ocds-be6bcu-UA-2017-04-12-001619-b"
@@ -219,3 +220,11 @@ def test_malformed_filters_are_ignored(client, query_string, total):
     response = client.get(f"/search.json?{query_string}")
     assert response.status_code == 200
     assert response.get_json()["total"] == total
+
+
+def test_home_figures_follow_each_ingest(app, load):
+    client = app.test_client()
+    load(DEMO_DATA / "montreal")
+    assert client.get("/index.json").get_json()["processes"] == 20
+    load(DEMO_DATA / "ukraine-prozorro")
+    assert client.get("/index.json").get_json()["processes"] == 31
