@@ -257,6 +257,15 @@ def _hit(fields: dict, words: frozenset[str]) -> Hit:
     )
 
 
+def _count(searcher: Searcher, query: Query, results) -> int:  # type: ignore[no-untyped-def]
+    """How many documents match. A single word's count is its document frequency, read from the term index,
+    unless deleted documents (left by updates until segments merge) could be among them; anything else is
+    counted by walking the matches."""
+    if isinstance(query, Term) and not searcher.reader().has_deletions():
+        return searcher.doc_frequency(query.fieldname, query.text)
+    return len(results)
+
+
 def search_processes(
     index: SearchIndex,
     *,
@@ -287,7 +296,7 @@ def search_processes(
     if sort == "relevance" and mask is None:
         results = searcher.search(query, limit=end)
         shown = [hit.fields() for hit in results[start:end]]
-        total = len(results)
+        total = _count(searcher, query, results)
     else:
         if isinstance(query, Every):
             matched = np.flatnonzero(mask if mask is not None else columns.live())
