@@ -19,6 +19,7 @@ from whoosh.query import Every, Query, Term
 from whoosh.searching import Searcher
 
 from search_index.indexer import open_index
+from search_index.postings import Postings
 from search_index.schema import ANALYZER, MISSING, SEARCH_FIELD
 
 SORTS = ("relevance", "amount", "date")
@@ -257,6 +258,23 @@ def _hit(fields: dict, words: frozenset[str]) -> Hit:
     )
 
 
+def _top(docnums: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
+    """The `limit` best-scoring documents, ties to the lower document number, as Whoosh orders them."""
+    if len(docnums) > limit:
+        head = np.argpartition(-scores, limit - 1)[:limit]
+        cut = scores[head].min()
+        head = np.flatnonzero(scores >= cut)  # keep every tie at the cut, then order exactly
+        docnums, scores = docnums[head], scores[head]
+    return docnums[np.lexsort((docnums, -scores))][:limit]
+
+
+def postings_of(searcher: Searcher) -> Postings:
+    postings = getattr(searcher, "_portal_postings", None)
+    if postings is None:
+        postings = searcher._portal_postings = Postings(searcher)
+    return postings
+
+
 def _count(searcher: Searcher, query: Query, results) -> int:  # type: ignore[no-untyped-def]
     """How many documents match. A single word's count is its document frequency, read from the term index,
     unless deleted documents (left by updates until segments merge) could be among them; anything else is
@@ -293,7 +311,16 @@ def search_processes(
     words = query_words(query)
     start, end = (page - 1) * per_page, page * per_page
 
-    if sort == "relevance" and mask is None:
+    fast = None if isinstance(query, Every) else postings_of(searcher).match(query)
+    if fast is not None:
+        keep = columns.live()[fast.docnums] if mask is None else mask[fast.docnums]
+        matched, scores = fast.docnums[keep], fast.scores[keep]
+        total = len(matched)
+        if sort == "relevance":
+            shown = [searcher.stored_fields(int(d)) for d in _top(matched, scores, end)[start:]]
+        else:
+            shown = [searcher.stored_fields(int(d)) for d in columns.order(matched, sort, end)[start:]]
+    elif sort == "relevance" and mask is None:
         results = searcher.search(query, limit=end)
         shown = [hit.fields() for hit in results[start:end]]
         total = _count(searcher, query, results)
