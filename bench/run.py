@@ -298,7 +298,8 @@ class Bench:
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_for(base + "/index.json")
-            for path in paths["search"][:4] + paths["process"][:4]:  # every worker opens its searcher
+            # Every worker opens its searcher and computes the home figures once, as a running server has.
+            for path in paths["home"] + paths["search"][:4] + paths["process"][:4]:
                 _get(base + path)
                 _get(base + path)
             requests = QUICK_PAGE_REQUESTS if self.quick else PAGE_REQUESTS
