@@ -16,6 +16,7 @@ internal: the tests compare every answer with Whoosh's own, so a format change f
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from math import log
@@ -27,7 +28,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the index is searched with
-# Postings kept in memory per searcher (16 bytes each): common words recur across queries and pages, and a
+# Postings kept in memory per index version (16 bytes each): common words recur across queries and pages, and a
 # million-document index holds words with hundreds of thousands of postings.
 CACHED_POSTINGS = 4_000_000
 LENGTH_OF_BYTE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.float64)
@@ -42,23 +43,32 @@ class Matches:
     scores: np.ndarray
 
 
+class PostingCache:
+    """Arrays read from one version of the index, shared by every thread searching that version."""
+
+    def __init__(self) -> None:
+        self.terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.lengths: dict[str, np.ndarray] = {}
+        self.postings = 0
+        self.lock = threading.Lock()
+
+
 class Postings:
     """Posting lists and field lengths of one searcher, as numpy arrays."""
 
-    def __init__(self, searcher: Searcher):
+    def __init__(self, searcher: Searcher, cache: PostingCache | None = None):
         self.searcher = searcher
         self.leaves = list(searcher.reader().leaf_readers())
         self.size = searcher.reader().doc_count_all()
-        self._terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._lengths: dict[str, np.ndarray] = {}
-        self._cached = 0
+        self.cache = cache or PostingCache()
 
     def term(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(document numbers, weights) of a term across all segments; deleted documents included."""
-        key = (field, text)
-        if key in self._terms:
-            self._terms.move_to_end(key)
-            return self._terms[key]
+        key, cache = (field, text), self.cache
+        with cache.lock:
+            if key in cache.terms:
+                cache.terms.move_to_end(key)
+                return cache.terms[key]
         ids, weights = [], []
         for reader, offset in self.leaves:
             if (field, text) not in reader:
@@ -79,16 +89,19 @@ class Postings:
             if ids
             else (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
         )
-        self._terms[key] = found
-        self._cached += len(found[0])
-        while self._cached > CACHED_POSTINGS and len(self._terms) > 1:
-            _, (dropped, _) = self._terms.popitem(last=False)
-            self._cached -= len(dropped)
+        with cache.lock:
+            if key not in cache.terms:
+                cache.terms[key] = found
+                cache.postings += len(found[0])
+            while cache.postings > CACHED_POSTINGS and len(cache.terms) > 1:
+                _, (dropped, _) = cache.terms.popitem(last=False)
+                cache.postings -= len(dropped)
         return found
 
     def lengths(self, field: str) -> np.ndarray:
         """Each document's length in a field, as Whoosh stores it (one byte, decoded)."""
-        if field not in self._lengths:
+        lengths = self.cache.lengths
+        if field not in lengths:
             parts = []
             for reader, _ in self.leaves:
                 column = reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
@@ -97,8 +110,8 @@ class Postings:
                     parts.append(np.zeros(count, dtype=np.uint8))
                 else:
                     parts.append(np.fromiter(iter(column), dtype=np.uint8, count=count))
-            self._lengths[field] = LENGTH_OF_BYTE[np.concatenate(parts)] if parts else np.empty(0)
-        return self._lengths[field]
+            lengths[field] = LENGTH_OF_BYTE[np.concatenate(parts)] if parts else np.empty(0)
+        return lengths[field]
 
     def score(self, field: str, text: str, docnums: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """BM25F, as whoosh.scoring.BM25F computes it."""

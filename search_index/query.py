@@ -19,7 +19,7 @@ from whoosh.query import Every, Query, Term
 from whoosh.searching import Searcher
 
 from search_index.indexer import open_index
-from search_index.postings import Postings
+from search_index.postings import PostingCache, Postings
 from search_index.schema import ANALYZER, MISSING, SEARCH_FIELD
 
 SORTS = ("relevance", "amount", "date")
@@ -60,12 +60,14 @@ class SearchIndex:
     """An open index with one searcher per thread, refreshed cheaply when the index has changed.
 
     A rebuild swaps in a new folder: searchers then start afresh, since reusing segment readers across two
-    different indexes would mix their documents.
+    different indexes would mix their documents. The arrays built from an index version (columns, posting
+    lists) are shared by all threads searching that version.
     """
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self._local = threading.local()
+        self._shared: dict[tuple[int, int], dict] = {}
 
     def _folder_id(self) -> int:
         return self.directory.stat().st_ino
@@ -82,6 +84,12 @@ class SearchIndex:
         elif not searcher.up_to_date():
             searcher = searcher.refresh()
         local.searcher = searcher
+        version = (local.folder, searcher.reader().generation())
+        shared = self._shared.get(version)
+        if shared is None:
+            shared = {"columns": {}, "postings": PostingCache()}
+            self._shared = {version: shared}  # older versions' arrays go once no searcher uses them
+        searcher._portal_shared = shared
         return searcher
 
 
@@ -156,11 +164,11 @@ class Columns:
     """A searcher's sortable columns as numpy arrays, built once per searcher, so that filters and orders over
     every document are array operations rather than a Python loop or a range query per request."""
 
-    def __init__(self, searcher: Searcher):
+    def __init__(self, searcher: Searcher, cache: dict | None = None):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.size = self.reader.doc_count_all()
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict = cache if cache is not None else {}
 
     def numeric(self, name: str) -> np.ndarray:
         """Values in Whoosh's sortable (order-preserving unsigned) form; MISSING (0) sorts below everything."""
@@ -185,9 +193,9 @@ class Columns:
             codes = np.full(self.size, -1, dtype=np.int16)
             for code, name in enumerate(names):
                 codes[np.fromiter(self.searcher.docs_for_query(Term("currency", name)), dtype=np.int64)] = code
+            self._cache["currency_names"] = names
             self._cache["currency"] = codes
-            self._currencies = names
-        return self._cache["currency"], self._currencies
+        return self._cache["currency"], self._cache["currency_names"]
 
     def sortable(self, name: str, value: object) -> int:
         return int(self.searcher.schema[name].to_column_value(value))
@@ -238,7 +246,8 @@ def day_start(day: date) -> int:
 def columns_of(searcher: Searcher) -> Columns:
     columns = getattr(searcher, "_portal_columns", None)
     if columns is None:
-        columns = searcher._portal_columns = Columns(searcher)
+        shared = getattr(searcher, "_portal_shared", {})
+        columns = searcher._portal_columns = Columns(searcher, shared.get("columns"))
     return columns
 
 
@@ -271,7 +280,8 @@ def _top(docnums: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
 def postings_of(searcher: Searcher) -> Postings:
     postings = getattr(searcher, "_portal_postings", None)
     if postings is None:
-        postings = searcher._portal_postings = Postings(searcher)
+        shared = getattr(searcher, "_portal_shared", {})
+        postings = searcher._portal_postings = Postings(searcher, shared.get("postings"))
     return postings
 
 
