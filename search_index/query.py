@@ -305,9 +305,9 @@ def search_processes(
 ) -> SearchPage:
     """One page of processes matching `q` and `filters`; an empty query lists every process, newest first.
 
-    Ranked by relevance, Whoosh scores only what it must for the page. Any other order, and any filter, is
-    answered from the matching documents and the column arrays: no scoring, and a sort over a million documents
-    is one numpy operation.
+    Words, AND and phrases are matched and scored with numpy over the posting lists (search_index.postings);
+    other query shapes go through Whoosh's matchers. Filters are masks over the column arrays and non-relevance
+    orders one numpy sort, so neither depends on how many documents match.
     """
     searcher = index.searcher()
     filters = filters or Filters()
