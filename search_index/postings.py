@@ -19,7 +19,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from itertools import accumulate
 from math import log
+from pickle import loads
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
@@ -33,6 +35,7 @@ B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the index is searched with
 CACHED_POSTINGS = 4_000_000
 LENGTH_OF_BYTE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.float64)
 LENGTH_OF_BYTE[0] = 1  # Whoosh scores a missing length as 1
+POSITION_SPAN = 1 << 32  # document numbers and word positions packed in one int64 key
 
 
 @dataclass
@@ -150,28 +153,41 @@ class Postings:
         together = self.match(And(words))
         if together is None or len(together.docnums) == 0 or len(words) == 1:
             return together
-        keep = np.zeros(len(together.docnums), dtype=bool)
-        positions = [self._positions(query.fieldname, word, together.docnums) for word in query.words]
-        for i in range(len(together.docnums)):
-            starts = positions[0][i]
-            for offset, later in enumerate(positions[1:], start=1):
-                starts = starts & {p - offset for p in later[i]}
-                if not starts:
-                    break
-            keep[i] = bool(starts)
+        # A (document, position - offset) key for each word: a phrase starts wherever every word's keys meet.
+        starts = None
+        for offset, word in enumerate(query.words):
+            docs, positions = self._positions(query.fieldname, word, together.docnums)
+            keys = np.unique(docs * POSITION_SPAN + (positions - offset))
+            starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
+        keep = np.isin(together.docnums, np.unique(starts // POSITION_SPAN))
         return Matches(together.docnums[keep], together.scores[keep])
 
-    def _positions(self, field: str, word: str, docnums: np.ndarray) -> list[set[int]]:
-        """The positions of a word in each of these documents (all of which contain it)."""
-        found: list[set[int]] = []
+    def _positions(self, field: str, word: str, docnums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(document, position) pairs of a word in these documents, decoding only the postings asked for and
+        skipping, by their headers, the blocks that hold none of them."""
+        docs: list[int] = []
+        positions: list[int] = []
         bounds = [offset for _, offset in self.leaves] + [self.size]
         for (reader, offset), end in zip(self.leaves, bounds[1:], strict=True):
             local = docnums[(docnums >= offset) & (docnums < end)] - offset
-            if not len(local):
+            if not len(local) or (field, word) not in reader:
                 continue
             matcher = reader.postings(field, word)
             matcher = getattr(matcher, "child", matcher)
-            for docnum in local.tolist():
-                matcher.skip_to(docnum)
-                found.append(set(matcher.value_as("positions")))
-        return found
+            wanted = 0  # index in `local` of the next document whose positions are wanted
+            while not matcher._atend and wanted < len(local):
+                if matcher._maxid < local[wanted]:
+                    matcher._next_block()
+                    continue
+                matcher._read_data()
+                ids = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))
+                at = np.minimum(np.searchsorted(local, ids), len(local) - 1)
+                values = matcher._data[2]
+                for i in np.flatnonzero(local[at] == ids).tolist():
+                    # Whoosh's Positions format: a count, then the pickled gaps between positions.
+                    gaps = loads(values[i][4:])
+                    positions.extend(accumulate(gaps))
+                    docs.extend([int(ids[i]) + offset] * len(gaps))
+                wanted = int(np.searchsorted(local, ids[-1], side="right"))
+                matcher._next_block()
+        return np.asarray(docs, dtype=np.int64), np.asarray(positions, dtype=np.int64)
