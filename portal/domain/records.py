@@ -337,11 +337,13 @@ def _delete_children(session: Session, process_ids: list[int]) -> None:
 def _party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dict[tuple[str, str], int]:
     """Ids for (publisher, key) pairs, creating the parties not seen before and keeping the latest spelling."""
     found: dict[tuple[str, str], tuple[int, str]] = {}
-    keys = sorted({key for _, key in wanted})
-    for chunk in _chunks(keys, 500):
-        for party_id, publisher, key, name in session.execute(
-            select(Party.id, Party.publisher, Party.key, Party.name).where(Party.key.in_(chunk))
-        ):
+    # Constrained on publisher and key, so that the unique index on (publisher, key) answers: by key alone,
+    # every chunk of processes scanned the whole party table. A batch has one publisher or very few.
+    publishers = sorted({publisher for publisher, _ in wanted})
+    query = select(Party.id, Party.publisher, Party.key, Party.name)
+    for chunk in _chunks(sorted({key for _, key in wanted}), 500):
+        rows = session.execute(query.where(Party.publisher.in_(publishers), Party.key.in_(chunk)))
+        for party_id, publisher, key, name in rows:
             if (publisher, key) in wanted:
                 found[(publisher, key)] = (party_id, name)
     renamed = [{"id": found[k][0], "name": wanted[k][1]} for k in wanted if k in found and found[k][1] != wanted[k][1]]
