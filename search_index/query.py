@@ -243,12 +243,17 @@ def day_start(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
 
 
+def _attached(searcher: Searcher, name: str, make):  # type: ignore[no-untyped-def]
+    """One helper per searcher, built on the arrays its index version shares with the other threads."""
+    found = getattr(searcher, f"_portal_{name}", None)
+    if found is None:
+        found = make(searcher, getattr(searcher, "_portal_shared", {}).get(name))
+        setattr(searcher, f"_portal_{name}", found)
+    return found
+
+
 def columns_of(searcher: Searcher) -> Columns:
-    columns = getattr(searcher, "_portal_columns", None)
-    if columns is None:
-        shared = getattr(searcher, "_portal_shared", {})
-        columns = searcher._portal_columns = Columns(searcher, shared.get("columns"))
-    return columns
+    return _attached(searcher, "columns", Columns)
 
 
 def _hit(fields: dict, words: frozenset[str]) -> Hit:
@@ -278,11 +283,7 @@ def _top(docnums: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
 
 
 def postings_of(searcher: Searcher) -> Postings:
-    postings = getattr(searcher, "_portal_postings", None)
-    if postings is None:
-        shared = getattr(searcher, "_portal_shared", {})
-        postings = searcher._portal_postings = Postings(searcher, shared.get("postings"))
-    return postings
+    return _attached(searcher, "postings", Postings)
 
 
 def _count(searcher: Searcher, query: Query, results) -> int:  # type: ignore[no-untyped-def]
