@@ -15,6 +15,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -273,7 +274,7 @@ class Bench:
             "process": [f"/process/{o}" for o in ocids],
             "supplier": [f"/supplier/{s}" for s in suppliers],
         }
-        port = 5000 + self.n % 1000
+        port = _free_port()
         env = dict(os.environ, PORTAL_DATABASE_URL=self.sqlite_url, PORTAL_INDEX_DIR=str(self.index_dir))
         server = subprocess.Popen(
             [
@@ -313,6 +314,12 @@ class Bench:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _get(url: str) -> float:
