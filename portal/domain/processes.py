@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from portal.domain.records import NOT_COMMITTED
 from portal.models import (
@@ -118,12 +118,13 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         select(Process)
         .where(Process.ocid == ocid)
         .options(
-            selectinload(Process.tender),
-            selectinload(Process.awards).selectinload(Award.suppliers).selectinload(AwardSupplier.party),
+            # One-to-one rows ride along in the main query; each collection is one more query.
+            joinedload(Process.tender),
+            joinedload(Process.buyer),
+            selectinload(Process.awards).selectinload(Award.suppliers).joinedload(AwardSupplier.party),
             selectinload(Process.contracts),
             selectinload(Process.amendments),
             selectinload(Process.items),
-            selectinload(Process.buyer),
         )
     ).first()
     if process is None:
