@@ -7,6 +7,7 @@ read, so a crash leaves a "running" run behind as evidence rather than nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import traceback
@@ -19,7 +20,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ingest.fetch import download
-from ingest.ocds import IngestError, PackageInfo, read_file
+from ingest.ocds import IngestError, read_file
 from portal.domain.ocds import canonical_json, checksum, parse_date, release_content, release_stages
 from portal.domain.records import compile_processes
 from portal.models import IngestRun, Package, PublishedRecord, Release, Source, utcnow
@@ -88,8 +89,6 @@ def expand(location: str) -> Iterator[tuple[str, str]]:
 
 
 def _file_checksum(path: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
@@ -97,16 +96,15 @@ def _file_checksum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _package(session: Session, source: Source, run_id: int, location: str, digest: str, info: PackageInfo) -> Package:
+def _package(session: Session, source: Source, run_id: int, location: str, digest: str) -> Package:
+    """The package row for these bytes from this location; its metadata is filled in once the file is read."""
     package = session.scalars(
         select(Package).where(Package.source_id == source.id, Package.location == location, Package.checksum == digest)
     ).first()
     if package is None:
         package = Package(source_id=source.id, first_run_id=run_id, location=location, checksum=digest)
         session.add(package)
-    package.uri, package.published_date = info.uri, info.published_date
-    package.publisher_name, package.encoding = info.publisher_name, info.encoding
-    session.flush()
+        session.flush()
     return package
 
 
@@ -202,7 +200,7 @@ def load_file(
     """Store, compile and queue everything in one file, inside the caller's transaction."""
     counts = Counts(files=1)
     info, found = read_file(path, declared_encoding=charset, name=location)
-    package = _package(session, source, run_id, location, _file_checksum(path), info)
+    package = _package(session, source, run_id, location, _file_checksum(path))
     batch: list = []
     for item in found:
         if item.kind == "release":

@@ -136,11 +136,10 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         .where(Release.ocid == ocid)
         .order_by(Release.date.nulls_first(), Release.release_id, Release.id)
     ).all()
-    latest: dict[str, int] = {}
-    for release, _, _ in rows:
-        latest[release.release_id] = max(latest.get(release.release_id, 0), release.id)
+    latest: dict[str, int] = {}  # per release id, the most recently loaded version (the one the record uses)
     versions: dict[str, int] = {}
     for release, _, _ in rows:
+        latest[release.release_id] = max(latest.get(release.release_id, 0), release.id)
         versions[release.release_id] = versions.get(release.release_id, 0) + 1
     timeline = [
         TimelineEntry(
