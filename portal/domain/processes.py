@@ -204,6 +204,9 @@ def get_supplier(session: Session, party_id: int) -> SupplierView:
         .options(selectinload(Process.buyer))
         .order_by(Award.date.desc().nulls_last(), Award.id)
     ).all()
+    if not rows:
+        # A buyer or procuring entity has a party id too, but no supplier page.
+        raise NotFound(f"no supplier {party_id}")
     awards = [SupplierAward(process=p, award=a, name_as_published=n) for a, n, p in rows]
     totals: dict[str, list] = {}
     for entry in awards:

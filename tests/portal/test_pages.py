@@ -228,3 +228,10 @@ def test_home_figures_follow_each_ingest(app, load):
     assert client.get("/index.json").get_json()["processes"] == 20
     load(DEMO_DATA / "ukraine-prozorro")
     assert client.get("/index.json").get_json()["processes"] == 31
+
+
+def test_a_buyer_has_no_supplier_page(client, sessions):
+    with sessions() as session:
+        buyer_id = session.scalar(select(Process.buyer_id).where(Process.ocid == CDMX))
+    assert client.get(f"/supplier/{buyer_id}").status_code == 404
+    assert client.get(f"/supplier/{buyer_id}.json").status_code == 404
