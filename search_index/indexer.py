@@ -68,9 +68,11 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         title, description = process.title or "", process.description or ""
         names = "\n".join(suppliers.get(process.id, ()))
         words = "\n".join(items.get(process.id, ()))
+        text = "\n".join((title, title, description, buyer or "", names, words))
         yield {
             "ocid": process.ocid,
-            "text": "\n".join((title, title, description, buyer or "", names, words)),
+            "text": text,
+            "pairs": text,
             "title": title,
             "description": description,
             "buyer": buyer or "",

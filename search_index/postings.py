@@ -6,9 +6,9 @@ and term weights), so a posting list can be read a block at a time into numpy; i
 scores then become array operations. The scores are Whoosh's BM25F (same idf, same field-length
 normalisation), so the ranking is the one Whoosh would give.
 
-Only the query shapes this can answer exactly go this way: a word, words joined by AND, and phrases (whose
-word positions are checked for the documents that contain all the words). Anything else (OR, NOT, prefixes,
-ranges) returns None and goes through Whoosh's own matchers.
+Only the query shapes this can answer exactly go this way: a word, words joined by AND, and phrases (found by
+their word pairs in the catch-all field, with word positions checked where pairs alone cannot tell). Anything
+else (OR, NOT, prefixes, ranges) returns None and goes through Whoosh's own matchers.
 
 This reads Whoosh's on-disk format through the matcher's block methods (`_read_ids`, `_next_block`), which are
 internal: the tests compare every answer with Whoosh's own, so a format change fails loudly rather than quietly.
@@ -28,6 +28,8 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.query import And, Phrase, Query, Term
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
+
+from search_index.schema import PAIR_FIELD, SEARCH_FIELD
 
 B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the index is searched with
 # Postings kept in memory per index version (16 bytes each): common words recur across queries and pages, and a
@@ -121,7 +123,9 @@ class Postings:
         if not len(docnums):
             return np.empty(0, dtype=np.float64)
         searcher = self.searcher
-        idf = log(searcher.doc_count_all() / (searcher.doc_frequency(field, text) + 1)) + 1
+        # A term's document frequency is its number of postings (deleted documents included, as in Whoosh).
+        frequency = len(self.term(field, text)[0])
+        idf = log(searcher.doc_count_all() / (frequency + 1)) + 1
         average = searcher.avg_field_length(field) or 1
         lengths = self.lengths(field)[docnums]
         return idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / average)))
@@ -153,6 +157,17 @@ class Postings:
         together = self.match(And(words))
         if together is None or len(together.docnums) == 0 or len(words) == 1:
             return together
+        if query.fieldname == SEARCH_FIELD and PAIR_FIELD in self.searcher.schema:
+            # Documents holding every neighbouring pair of the phrase: exactly the phrase's documents for two
+            # words; for more, a few candidates whose word positions are then checked.
+            candidates = together.docnums
+            for first, second in zip(query.words, query.words[1:], strict=False):
+                holding, _ = self.term(PAIR_FIELD, f"{first} {second}")
+                candidates = np.intersect1d(candidates, holding, assume_unique=True)
+            keep = np.isin(together.docnums, candidates, assume_unique=True)
+            together = Matches(together.docnums[keep], together.scores[keep])
+            if len(words) == 2 or not len(together.docnums):
+                return together
         # A (document, position - offset) key for each word: a phrase starts wherever every word's keys meet.
         starts = None
         for offset, word in enumerate(query.words):

@@ -63,3 +63,33 @@ def test_word_queries_match_and_score_as_whoosh_does(searcher, text):
 @pytest.mark.parametrize("text", ["entretien OR parcs", "entret*", "NOT entretien", "entre?ien"])
 def test_other_query_shapes_are_left_to_whoosh(searcher, text):
     assert Postings(searcher).match(parse_query(searcher, text)) is None
+
+
+def test_a_phrase_needs_its_words_in_order_not_only_its_word_pairs(tmp_path):
+    from whoosh import index as whoosh_index
+
+    from search_index.indexer import WRITER_OPTIONS
+    from search_index.schema import process_schema
+
+    ix = whoosh_index.create_in(tmp_path, process_schema())
+    texts = {
+        "both pairs, apart": "alpha beta, then beta gamma",
+        "the phrase": "a note on alpha beta gamma",
+        "reversed": "gamma beta alpha",
+    }
+    with ix.writer(**WRITER_OPTIONS) as writer:
+        for ocid, text in texts.items():
+            writer.add_document(ocid=ocid, text=text, pairs=text)
+    with ix.searcher() as searcher:
+        found = {}
+        for phrase in ('"alpha beta gamma"', '"beta gamma"', '"beta alpha"'):
+            matches = Postings(searcher).match(parse_query(searcher, phrase))
+            found[phrase] = sorted(searcher.stored_fields(int(d))["ocid"] for d in matches.docnums)
+            assert found[phrase] == sorted(
+                searcher.stored_fields(d)["ocid"] for d in searcher.docs_for_query(parse_query(searcher, phrase))
+            )
+    assert found == {
+        '"alpha beta gamma"': ["the phrase"],
+        '"beta gamma"': ["both pairs, apart", "the phrase"],
+        '"beta alpha"': ["reversed"],
+    }
