@@ -5,6 +5,7 @@ Knows nothing of Flask: `search_processes` takes plain values and returns plain 
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from whoosh import highlight
 from whoosh.qparser import OrGroup, QueryParser
 from whoosh.query import Every, Query, Term
 from whoosh.searching import Searcher
+from whoosh.support.charset import accent_map
 
 from search_index.indexer import open_index
 from search_index.postings import PostingCache, Postings
@@ -93,17 +95,38 @@ class SearchIndex:
         return searcher
 
 
+_PARSERS: dict[int, tuple[QueryParser, QueryParser]] = {}
+_PLAIN_WORD = re.compile(r"\w+")
+
+
+def _parsers(searcher: Searcher) -> tuple[QueryParser, QueryParser]:
+    """The query parsers for this schema, built once: building one costs as much as a rare word's search."""
+    parsers = _PARSERS.get(id(searcher.schema))
+    if parsers is None or parsers[0].schema is not searcher.schema:
+        parsers = (
+            QueryParser(SEARCH_FIELD, searcher.schema),
+            QueryParser(SEARCH_FIELD, searcher.schema, group=OrGroup),
+        )
+        _PARSERS[id(searcher.schema)] = parsers
+    return parsers
+
+
 def parse_query(searcher: Searcher, text: str) -> Query:
     """Whoosh syntax (AND/OR/NOT, "phrases", field:word, prefix*); text that will not parse is read as words."""
     text = text.strip()[:MAX_QUERY_LENGTH]
     if not text:
         return Every()
+    if _PLAIN_WORD.fullmatch(text) and text not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"):
+        # One plain word, the commonest query: the term the parser would make, without its dozen passes.
+        tokens = [token.text for token in ANALYZER(text)]
+        if len(tokens) == 1:
+            return Term(SEARCH_FIELD, tokens[0])
+    strict, lenient = _parsers(searcher)
     try:
-        return QueryParser(SEARCH_FIELD, searcher.schema).parse(text)
+        return strict.parse(text)
     except Exception:  # whoosh raises a variety of errors on odd syntax; a reader's typo is not a server error
         words = [w for w in "".join(c if c.isalnum() else " " for c in text).split()]
-        plain = QueryParser(SEARCH_FIELD, searcher.schema, group=OrGroup)
-        return plain.parse(" ".join(words)) if words else Every()
+        return lenient.parse(" ".join(words)) if words else Every()
 
 
 _FORMATTER = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t")
@@ -115,9 +138,17 @@ def _cut(text: str, limit: int) -> Markup:
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
+def _folded(text: str) -> str:
+    lowered = text.lower()
+    return lowered if lowered.isascii() else lowered.translate(accent_map)
+
+
 def _highlight(text: str, words: frozenset[str], fragmenter: highlight.Fragmenter, limit: int) -> Markup:
     """The text with the query's words marked; the formatter escapes everything it does not mark."""
-    if words and text:
+    # Analysed words are the text's own characters lower-cased and folded, so a word absent from the folded
+    # text cannot be marked: skip the highlighter, which analyses the whole text, for most hits' descriptions.
+    folded = _folded(text) if words else ""
+    if folded and any(word in folded for word in words):
         try:
             marked = highlight.highlight(text, words, ANALYZER, fragmenter, _FORMATTER, top=2)
         except Exception:  # highlighting is decoration; a failure must not lose the hit
