@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from portal.domain.records import NOT_COMMITTED
 from portal.models import (
@@ -135,6 +135,7 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         .join(Source, Source.id == Package.source_id)
         .where(Release.ocid == ocid)
         .order_by(Release.date.nulls_first(), Release.release_id, Release.id)
+        .options(defer(Release.data))  # the timeline links to each release's JSON; it does not show it
     ).all()
     latest: dict[str, int] = {}  # per release id, the most recently loaded version (the one the record uses)
     versions: dict[str, int] = {}
@@ -158,14 +159,14 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         .where(ProcessParty.process_id == process.id)
         .order_by(ProcessParty.role, Party.name)
     ).all()
-    records = list(session.scalars(select(PublishedRecord).where(PublishedRecord.ocid == ocid)))
+    records = select(PublishedRecord).where(PublishedRecord.ocid == ocid).options(defer(PublishedRecord.data))
     return ProcessView(
         process=process,
         buyer=process.buyer,
         parties=[(role, party) for role, party in parties],
         timeline=timeline,
         conflicts=sorted(rid for rid, n in versions.items() if n > 1),
-        published_records=records,
+        published_records=list(session.scalars(records)),
     )
 
 
