@@ -110,7 +110,9 @@ def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-d
 
 
 class Fts:
-    """Answers each query class the way a page would: one page of rows plus the total count."""
+    """Answers each query class the way the portal's search function does: the total count and one page of
+    rows with what a result shows (highlighted title, a snippet of the text around the words, buyer, suppliers,
+    amount and date)."""
 
     def __init__(self, path: Path):
         self.db = sqlite3.connect(path, check_same_thread=False)
@@ -124,8 +126,20 @@ class Fts:
             f"SELECT {{}} FROM m JOIN doc ON doc.rowid = m.rowid WHERE 1 {where}"
         )
         total = self.db.execute(matched.format("count(*)"), (match, *params)).fetchone()[0]
-        self.db.execute(
-            matched.format("doc.ocid") + f" ORDER BY {order.replace('rank', 'm.rank')} LIMIT 20 OFFSET ?",
-            (match, *params, (page - 1) * 20),
-        ).fetchall()
+        rowids = [
+            rowid
+            for (rowid,) in self.db.execute(
+                matched.format("doc.rowid") + f" ORDER BY {order.replace('rank', 'm.rank')} LIMIT 20 OFFSET ?",
+                (match, *params, (page - 1) * 20),
+            )
+        ]
+        if rowids:
+            # Highlighting needs the match in the same statement; asking for the page's rows only keeps it to 20.
+            self.db.execute(
+                "SELECT doc.ocid, highlight(fts, 1, '<mark>', '</mark>'),"
+                " snippet(fts, 0, '<mark>', '</mark>', '…', 24), fts.buyer, fts.suppliers,"
+                ' doc.currency, doc.amount, doc."when" FROM fts JOIN doc ON doc.rowid = fts.rowid'
+                f" WHERE fts MATCH ? AND fts.rowid IN ({','.join('?' * len(rowids))})",
+                (match, *rowids),
+            ).fetchall()
         return total
