@@ -87,8 +87,10 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         }
 
 
-def _clean(document: dict) -> dict:
-    return {k: v for k, v in document.items() if v is not None}
+def _clean(document: dict, fields: frozenset[str]) -> dict:
+    """The document's values for the fields this index has: an index built by an earlier version lacks newer
+    fields (`portal reindex` adds them) and must still take updates."""
+    return {k: v for k, v in document.items() if v is not None and k in fields}
 
 
 def _chunks(values: list, size: int) -> Iterable[list]:
@@ -103,6 +105,7 @@ def apply_queue(session_factory: Callable[[], Session], directory: str | Path) -
     which is harmless. Entries queued while this runs are left for the next call.
     """
     ix = open_index(directory)
+    fields = frozenset(ix.schema.names())
     total = 0
     with session_factory() as session:
         queued = session.execute(select(IndexQueue.ocid, IndexQueue.queued_at).order_by(IndexQueue.ocid)).all()
@@ -114,7 +117,7 @@ def apply_queue(session_factory: Callable[[], Session], directory: str | Path) -
         writer = ix.writer(**WRITER_OPTIONS)
         try:
             for document in docs:
-                writer.update_document(**_clean(document))
+                writer.update_document(**_clean(document, fields))
             for ocid in set(ocids) - set(ids):
                 writer.delete_by_term("ocid", ocid)
         except BaseException:
@@ -135,6 +138,7 @@ def rebuild(session_factory: Callable[[], Session], directory: str | Path, *, pr
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
     ix = whoosh_index.create_in(building, process_schema())
+    fields = frozenset(ix.schema.names())
     started = datetime.now(timezone.utc)
     count = 0
     options: dict = dict(WRITER_OPTIONS)
@@ -151,7 +155,7 @@ def rebuild(session_factory: Callable[[], Session], directory: str | Path, *, pr
                 if not ids:
                     break
                 for document in documents(session, ids):
-                    writer.add_document(**_clean(document))
+                    writer.add_document(**_clean(document, fields))
                     count += 1
                 last_id = ids[-1]
                 session.expunge_all()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from sqlalchemy import func, select
+from whoosh import index as whoosh_index
 
 from portal.models import IndexQueue
 from search_index.indexer import apply_queue, open_index, rebuild
 from search_index.query import SearchIndex, search_processes
+from search_index.schema import process_schema
 from tests.conftest import DEMO_DATA
 
 
@@ -73,3 +76,16 @@ def test_changed_amount_is_reflected_in_sorting(app, load, tmp_path):
     (tmp_path / "b.json").write_text(json.dumps({"releases": [bigger]}), encoding="utf-8")
     load(tmp_path / "b.json")
     assert search_processes(index, q="road", sort="amount").hits[0].ocid == "ocds-test00-1"
+
+
+def test_an_index_from_before_the_pairs_field_still_takes_updates_and_finds_phrases(app, load):
+    schema = process_schema()
+    schema.remove("pairs")
+    Path(app.config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
+    whoosh_index.create_in(app.config["INDEX_DIR"], schema)
+    load(DEMO_DATA / "mexico-city")
+    index = SearchIndex(app.config["INDEX_DIR"])
+    assert "pairs" not in index.searcher().schema
+    assert search_processes(index, q='"arrendamiento de bienes"').total == 2
+    assert search_processes(index, q="bienes de arrendamiento").total == 2
+    assert search_processes(index, q='"bienes de arrendamiento"').total == 0
