@@ -6,9 +6,10 @@ and term weights), so a posting list can be read a block at a time into numpy; i
 scores then become array operations. The scores are Whoosh's BM25F (same idf, same field-length
 normalisation), so the ranking is the one Whoosh would give.
 
-Only the query shapes this can answer exactly go this way: a word, words joined by AND, and phrases (found by
-their word pairs in the catch-all field, with word positions checked where pairs alone cannot tell). Anything
-else (OR, NOT, prefixes, ranges) returns None and goes through Whoosh's own matchers.
+Only the query shapes this can answer exactly go this way: a word, words joined by AND, and phrases (found and
+scored by their word pairs in the catch-all field, with word positions checked where pairs alone cannot tell;
+elsewhere scored as the sum of their words). Anything else (OR, NOT, prefixes, ranges) returns None and goes
+through Whoosh's own matchers.
 
 This reads Whoosh's on-disk format through the matcher's block methods (`_read_ids`, `_next_block`), which are
 internal: the tests compare every answer with Whoosh's own, so a format change fails loudly rather than quietly.
@@ -153,20 +154,18 @@ class Postings:
     def _phrase(self, query: Phrase) -> Matches | None:
         if query.slop != 1 or not query.words:
             return None
-        words = [Term(query.fieldname, word) for word in query.words]
-        together = self.match(And(words))
-        if together is None or len(together.docnums) == 0 or len(words) == 1:
-            return together
-        if query.fieldname == SEARCH_FIELD and PAIR_FIELD in self.searcher.schema:
-            # Documents holding every neighbouring pair of the phrase: exactly the phrase's documents for two
-            # words; for more, a few candidates whose word positions are then checked.
-            candidates = together.docnums
-            for first, second in zip(query.words, query.words[1:], strict=False):
-                holding, _ = self.term(PAIR_FIELD, f"{first} {second}")
-                candidates = np.intersect1d(candidates, holding, assume_unique=True)
-            keep = np.isin(together.docnums, candidates, assume_unique=True)
-            together = Matches(together.docnums[keep], together.scores[keep])
-            if len(words) == 2 or not len(together.docnums):
+        field, words = query.fieldname, query.words
+        if len(words) > 1 and field == SEARCH_FIELD and PAIR_FIELD in self.searcher.schema:
+            # Documents holding every neighbouring pair of the phrase, scored by those pairs: exactly the
+            # phrase's documents for two words; for more, a few candidates whose word positions are then
+            # checked. The words' own posting lists, long for common words, are not read.
+            pairs = [Term(PAIR_FIELD, f"{first} {second}") for first, second in zip(words, words[1:], strict=False)]
+            together = self.match(And(pairs))
+            if together is None or len(words) == 2 or not len(together.docnums):
+                return together
+        else:
+            together = self.match(And([Term(field, word) for word in words]))
+            if together is None or not len(together.docnums) or len(words) == 1:
                 return together
         # A (document, position - offset) key for each word: a phrase starts wherever every word's keys meet.
         starts = None

@@ -2,7 +2,7 @@
 
 When Whoosh writes a segment's posting lists it looks up each posting's field length in the segment's length
 columns, one lookup per posting: a seek and a one-byte read where the field keeps lengths, and, where it keeps
-none (ids, numbers, word pairs), a file-system check for the column that is not remembered. Profiled, these
+none (ids, numbers), a file-system check for the column that is not remembered. Profiled, these
 were 40% of writing a segment. Here each length column is read once per segment and the postings look their
 lengths up in memory; what each lookup returns is unchanged.
 """
