@@ -175,6 +175,7 @@ class Bench:
             rng = random.Random(11)
             wanted = sorted(rng.sample(range(1, total + 1), min(INCREMENTAL_RELEASES, total)))
             rows = session.execute(select(Process.ocid, Process.value_currency).where(Process.id.in_(wanted))).all()
+        stamp = int(time.time())  # new ids and amounts each time, so that a repeated stage still changes processes
         folder = self.dir / "incremental"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
@@ -182,7 +183,7 @@ class Bench:
             for i, (ocid, currency) in enumerate(rows):
                 release = {
                     "ocid": ocid,
-                    "id": f"{ocid}-bench-amendment",
+                    "id": f"{ocid}-bench-amendment-{stamp}",
                     "date": "2025-06-01T12:00:00Z",
                     "tag": ["contractAmendment"],
                     "initiationType": "tender",
@@ -190,7 +191,7 @@ class Bench:
                         {
                             "id": f"{ocid}-c-extra",
                             "status": "active",
-                            "value": {"amount": 1000 + i, "currency": currency or "CAD"},
+                            "value": {"amount": stamp % 1_000_000 + i, "currency": currency or "CAD"},
                             "amendments": [{"id": "1", "date": "2025-06-01T12:00:00Z", "rationale": "Extension"}],
                         }
                     ],
