@@ -119,14 +119,13 @@ class Postings:
             lengths[field] = LENGTH_OF_BYTE[np.concatenate(parts)] if parts else np.empty(0)
         return lengths[field]
 
-    def score(self, field: str, text: str, docnums: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """BM25F, as whoosh.scoring.BM25F computes it."""
+    def score(self, field: str, docnums: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """BM25F over a term's whole posting list, as whoosh.scoring.BM25F computes it."""
         if not len(docnums):
             return np.empty(0, dtype=np.float64)
         searcher = self.searcher
-        # A term's document frequency is its number of postings (deleted documents included, as in Whoosh).
-        frequency = len(self.term(field, text)[0])
-        idf = log(searcher.doc_count_all() / (frequency + 1)) + 1
+        # The term's document frequency is its number of postings (deleted documents included, as in Whoosh).
+        idf = log(searcher.doc_count_all() / (len(docnums) + 1)) + 1
         average = searcher.avg_field_length(field) or 1
         lengths = self.lengths(field)[docnums]
         return idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / average)))
@@ -135,7 +134,7 @@ class Postings:
         """The matches of a word, AND of words, or phrase; None for any other shape."""
         if isinstance(query, Term):
             docnums, weights = self.term(query.fieldname, query.text)
-            return Matches(docnums, self.score(query.fieldname, query.text, docnums, weights) * query.boost)
+            return Matches(docnums, self.score(query.fieldname, docnums, weights) * query.boost)
         if isinstance(query, Phrase):
             return self._phrase(query)
         if isinstance(query, And) and query.subqueries:

@@ -95,20 +95,19 @@ class SearchIndex:
         return searcher
 
 
-_PARSERS: dict[int, tuple[QueryParser, QueryParser]] = {}
 _PLAIN_WORD = re.compile(r"\w+")
 
 
 def _parsers(searcher: Searcher) -> tuple[QueryParser, QueryParser]:
-    """The query parsers for this schema, built once: building one costs as much as a rare word's search."""
-    parsers = _PARSERS.get(id(searcher.schema))
-    if parsers is None or parsers[0].schema is not searcher.schema:
-        parsers = (
+    """The query parsers, built once per searcher: building one costs as much as a rare word's search."""
+    return _attached(
+        searcher,
+        "parsers",
+        lambda searcher, _: (
             QueryParser(SEARCH_FIELD, searcher.schema),
             QueryParser(SEARCH_FIELD, searcher.schema, group=OrGroup),
-        )
-        _PARSERS[id(searcher.schema)] = parsers
-    return parsers
+        ),
+    )
 
 
 def parse_query(searcher: Searcher, text: str) -> Query:
