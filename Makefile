@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 N ?= 100000
+PORT ?= 5000
 
 .PHONY: help install run test lint format bench clean
 
@@ -21,16 +22,18 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 
 install: $(VENV)/.installed ## Create .venv and install the portal
 
-run: install ## Set up SQLite + Whoosh in instance/, load the demo data, serve http://127.0.0.1:5000
+run: install ## Set up SQLite + Whoosh in instance/, load the demo data, serve http://127.0.0.1:$(PORT) (make run PORT=8000)
 	$(BIN)/portal demo
-	$(BIN)/portal serve --host 127.0.0.1 --port 5000
+	$(BIN)/portal serve --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-dev ## Run every test (SQLite, PostgreSQL, real HTTP servers, Chromium)
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed-dev ## Check style with ruff
+lint: $(VENV)/.installed-dev ## Check style (ruff), import directions (import-linter) and types (mypy)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(VENV)/.installed-dev ## Format the code with ruff
 	$(BIN)/ruff format .

@@ -92,7 +92,7 @@ class Bench:
         (self.dir / f"{stage}.result.json").write_text(json.dumps(result))
 
     def sessions(self, url: str):  # type: ignore[no-untyped-def]
-        from portal.db import make_engine, make_session_factory
+        from portal.database import make_engine, make_session_factory
 
         return make_session_factory(make_engine(url))
 
@@ -107,7 +107,7 @@ class Bench:
 
     def ingest(self, url: str) -> dict:
         from ingest.runner import run_ingest
-        from portal.cli import upgrade_database
+        from portal.database import upgrade_database
 
         upgrade_database(url)
         started = time.perf_counter()
@@ -134,7 +134,7 @@ class Bench:
 
     def raw(self, url: str) -> dict:
         from bench.reference import raw_insert
-        from portal.db import make_engine
+        from portal.database import make_engine
 
         return raw_insert(make_engine(url), self.corpus)
 

@@ -1,40 +1,27 @@
-"""Thin commands over the same functions the tests call: init-db, ingest, reindex, demo, serve."""
+"""Thin commands over the same functions the tests call: init-db, ingest, reindex, demo, serve.
+
+The top of the stack: it builds the app (`portal.app`) and drives `ingest` and `search_index`; nothing imports it.
+"""
 
 from __future__ import annotations
 
+import socket
 import sys
-from importlib.resources import files
-from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
+from ingest.runner import run_ingest
+from portal.app import create_app
+from portal.database import upgrade_database
+from portal.resources import demo_data_folder
+from search_index.indexer import apply_queue, rebuild
 
-def _sessions():  # type: ignore[no-untyped-def]
-    return current_app.extensions["portal.sessions"]
-
-
-def upgrade_database(url: str) -> None:
-    """Bring the schema to the latest migration (creating it on an empty database)."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(files("portal").joinpath("migrations")))
-    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(config, "head")
-
-
-def demo_data_folder() -> Path:
-    """The bundled demo set (real published records, see its SOURCES.md)."""
-    return Path(str(files("portal").joinpath("demo_data")))
+DEMO_SOURCE = "Demo set (real published OCDS)"
 
 
 def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
-    from ingest.runner import run_ingest
-    from search_index.indexer import apply_queue
-
     result = run_ingest(app.extensions["portal.sessions"], location, source_name=source)
     c = result.counts
     click.echo(
@@ -49,46 +36,63 @@ def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
     return 1 if result.errors else 0
 
 
-def register_commands(app: Flask) -> None:
-    @app.cli.command("init-db")
-    def init_db() -> None:
-        """Create or upgrade the database schema."""
-        upgrade_database(current_app.config["DATABASE_URL"])
-        click.echo(f"database ready: {current_app.extensions['portal.engine'].url.render_as_string()}")
+cli = FlaskGroup(create_app=create_app, add_default_commands=False, help="The open procurement portal.")
 
-    @app.cli.command("ingest")
-    @click.argument("location")
-    @click.option("--source", help="A name for the source (defaults to the location).")
-    def ingest(location: str, source: str | None) -> None:
-        """Load OCDS from a file, folder or URL, then update the search index."""
-        sys.exit(ingest_and_index(current_app, location, source))
 
-    @app.cli.command("reindex")
-    @click.option("--procs", default=1, show_default=True, help="Writer processes for the build.")
-    def reindex(procs: int) -> None:
-        """Rebuild the search index from the database."""
-        from search_index.indexer import rebuild
+@cli.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema."""
+    upgrade_database(current_app.config["DATABASE_URL"])
+    click.echo(f"database ready: {current_app.extensions['portal.engine'].url.render_as_string()}")
 
-        count = rebuild(_sessions(), current_app.config["INDEX_DIR"], procs=procs)
-        click.echo(f"search index rebuilt: {count} processes")
 
-    @app.cli.command("demo")
-    def demo() -> None:
-        """Set up the database and load the bundled demo data (safe to run again)."""
-        upgrade_database(current_app.config["DATABASE_URL"])
-        ingest_and_index(current_app, str(demo_data_folder()), "Demo set (real published OCDS)")
+@cli.command("ingest")
+@click.argument("location")
+@click.option("--source", help="A name for the source (defaults to the location).")
+def ingest(location: str, source: str | None) -> None:
+    """Load OCDS from a file, folder or URL, then update the search index."""
+    sys.exit(ingest_and_index(current_app, location, source))
 
-    @app.cli.command("serve")
-    @click.option("--host", default="127.0.0.1", show_default=True)
-    @click.option("--port", default=5000, show_default=True)
-    def serve(host: str, port: int) -> None:
-        """Serve the portal with Werkzeug's threaded server (in production, run gunicorn on `portal.wsgi:app`)."""
-        from werkzeug.serving import run_simple
 
-        run_simple(host, port, current_app._get_current_object(), threaded=True)
+@cli.command("reindex")
+@click.option("--procs", default=1, show_default=True, help="Writer processes for the build.")
+def reindex(procs: int) -> None:
+    """Rebuild the search index from the database."""
+    count = rebuild(current_app.extensions["portal.sessions"], current_app.config["INDEX_DIR"], procs=procs)
+    click.echo(f"search index rebuilt: {count} processes")
+
+
+@cli.command("demo")
+def demo() -> None:
+    """Set up the database and load the bundled demo data (safe to run again)."""
+    upgrade_database(current_app.config["DATABASE_URL"])
+    sys.exit(ingest_and_index(current_app, str(demo_data_folder()), DEMO_SOURCE))
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Serve the portal with Werkzeug's threaded server (in production, run gunicorn on `portal.wsgi:app`)."""
+    from werkzeug.serving import run_simple
+
+    if not port_is_free(host, port):
+        raise click.ClickException(
+            f"port {port} on {host} is already in use: stop what uses it, or choose another port "
+            f"(make run PORT=8000, or portal serve --port 8000)"
+        )
+    click.echo(f"serving http://{host}:{port}/ (Ctrl+C stops it)")
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def main() -> None:
-    from portal import create_app
-
-    FlaskGroup(create_app=create_app, add_default_commands=False, help="The open procurement portal.")()
+    cli()

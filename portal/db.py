@@ -1,31 +1,14 @@
-"""The database: one engine per app, one session per request, closed when the request ends."""
+"""The web app's database: one engine per app, one session per request, closed when the request ends.
+
+Engines and sessions themselves are made in `portal.database`, which knows nothing of Flask.
+"""
 
 from __future__ import annotations
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-
-def make_engine(url: str) -> Engine:
-    """An engine with the settings each backend needs; SQLite gets WAL so readers never wait for an ingest."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record):  # type: ignore[no-untyped-def]
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True)
-
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+from portal.database import make_engine, make_session_factory
 
 
 def get_session() -> Session:

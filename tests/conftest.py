@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ingest.runner import RunResult, run_ingest
-from portal import create_app
-from portal.cli import demo_data_folder
+from portal.app import create_app
 from portal.models import Base
+from portal.resources import demo_data_folder
 from search_index.indexer import apply_queue
 
 ROOT = Path(__file__).resolve().parents[1]

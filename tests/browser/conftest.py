@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from portal import create_app
+from portal.app import create_app
 from portal.models import Base
 
 CHROMIUM = Path("/usr/bin/chromium")

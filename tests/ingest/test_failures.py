@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from ingest import runner
 from ingest.runner import run_ingest
-from portal.db import make_engine, make_session_factory
+from portal.database import make_engine, make_session_factory
 from portal.models import Base, IndexQueue, IngestRun, Package, Process, PublishedRecord, Release
 from search_index.indexer import apply_queue, open_index
 from tests.conftest import DEMO_DATA, ROOT
@@ -157,7 +157,7 @@ COPIES = 6  # copies of the demo set, each in its own folder: enough files that 
 CHILD = """
 import sys
 from ingest.runner import run_ingest
-from portal.db import make_engine, make_session_factory
+from portal.database import make_engine, make_session_factory
 
 result = run_ingest(make_session_factory(make_engine(sys.argv[1])), sys.argv[2], source_name="crash test")
 print(result.status, result.counts.files)

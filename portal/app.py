@@ -1,0 +1,34 @@
+"""The Flask app factory: settings, database, search index, security, templates and blueprints.
+
+Kept out of `portal/__init__.py`, so that importing `portal.models` or `portal.domain` loads no Flask.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal import db, security
+from portal.config import default_settings
+from portal.public.views import blueprint as public
+from portal.resources import templates_folder
+from portal.templating import register_filters
+from search_index.query import SearchIndex
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: settings (environment, then `config`), database, search index, security, blueprints."""
+    app = Flask("portal", template_folder=str(templates_folder()), instance_relative_config=True)
+    app.config.update(default_settings(app.instance_path))
+    if config:
+        app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    app.extensions["portal.search"] = SearchIndex(app.config["INDEX_DIR"])
+    security.init_app(app)
+    register_filters(app)
+    app.register_blueprint(public)
+    return app
