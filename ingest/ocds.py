@@ -18,6 +18,8 @@ from typing import IO, Any
 
 import ijson
 
+from portal.vocabulary import FoundKind
+
 STREAM_ABOVE = 64 * 1024 * 1024  # JSON documents larger than this are parsed incrementally, not in one piece
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonlines")
 OCDS_SUFFIXES = (".json", *JSON_LINES_SUFFIXES)
@@ -39,7 +41,7 @@ class PackageInfo:
 class Found:
     """One release or record read from a file; `where` says where, for error messages and notes."""
 
-    kind: str  # "release" or "record"
+    kind: FoundKind
     data: dict
     where: str
     from_record: bool = False
@@ -82,19 +84,19 @@ def _from_record(record: dict, where: str) -> Iterator[Found]:
         if not isinstance(release, dict):
             raise IngestError(f"{spot}: a release must be a JSON object")
         if "id" not in release and "url" in release:
-            yield Found("note", {}, spot, notes=[f"linked release {release.get('url')!r} not fetched"])
+            yield Found(FoundKind.NOTE, {}, spot, notes=[f"linked release {release.get('url')!r} not fetched"])
             continue
         release = dict(release)
         # Records in the wild often omit the top-level ocid; the releases and compiled release carry it.
         release.setdefault("ocid", ocid or compiled.get("ocid"))
-        yield Found("release", release, spot, from_record=True)
+        yield Found(FoundKind.RELEASE, release, spot, from_record=True)
     record = dict(record)
     if not record.get("ocid"):
         found = compiled.get("ocid") or next(
             (r.get("ocid") for r in record.get("releases") or [] if isinstance(r, dict) and r.get("ocid")), None
         )
         record["ocid"] = found
-    yield Found("record", record, where)
+    yield Found(FoundKind.RECORD, record, where)
 
 
 def read_document(document: Any, where: str) -> Iterator[Found]:
@@ -119,9 +121,9 @@ def read_document(document: Any, where: str) -> Iterator[Found]:
         for i, release in enumerate(document["releases"]):
             if not isinstance(release, dict):
                 raise IngestError(f"{where} releases[{i}]: a release must be a JSON object")
-            yield Found("release", release, f"{where} releases[{i}]")
+            yield Found(FoundKind.RELEASE, release, f"{where} releases[{i}]")
     elif "ocid" in document or "tag" in document:
-        yield Found("release", document, where)
+        yield Found(FoundKind.RELEASE, document, where)
     else:
         raise IngestError(f"{where}: not an OCDS release, record or package (keys: {', '.join(list(document)[:8])})")
 
@@ -176,10 +178,10 @@ def _read_streaming(stream: IO[bytes], where: str, info: PackageInfo) -> Iterato
                 builder.event(event, value)
                 if prefix == f"{kind}s.item" and event in ("end_map", "end_array"):
                     spot = f"{where} {kind}s[{index}]"
-                    if kind == "record":
+                    if kind == FoundKind.RECORD:
                         yield from _from_record(builder.value, spot)
                     else:
-                        yield Found("release", builder.value, spot)
+                        yield Found(FoundKind.RELEASE, builder.value, spot)
                     builder, index = None, index + 1
             elif prefix in ("releases.item", "records.item") and event == "start_map":
                 kind = prefix.split("s.")[0]

@@ -24,6 +24,7 @@ from ingest.ocds import IngestError, read_file
 from portal.domain.ocds import canonical_json, checksum, parse_date, release_content, release_stages
 from portal.domain.records import compile_processes
 from portal.models import IngestRun, Package, PublishedRecord, Release, Source, utcnow
+from portal.vocabulary import FoundKind, RunStatus
 
 BATCH = 2000  # releases stored and compiled together; bounds memory whatever the file size
 ANALYZE_AFTER = 1000  # new releases in a file after which PostgreSQL's planner statistics are refreshed
@@ -203,11 +204,11 @@ def load_file(
     package = _package(session, source, run_id, location, _file_checksum(path))
     batch: list = []
     for item in found:
-        if item.kind == "release":
+        if item.kind == FoundKind.RELEASE:
             batch.append(item)
             if len(batch) >= BATCH:
                 _flush_batch(session, package, batch, counts)
-        elif item.kind == "record":
+        elif item.kind == FoundKind.RECORD:
             _store_record(session, package, item.data)
         for note in item.notes:
             counts.note(item.where, note)
@@ -257,9 +258,9 @@ def run_ingest(
     except IngestError as error:
         errors.append(str(error))
     except BaseException:
-        _finish(session_factory, run_id, counts, [traceback.format_exc(limit=3)], "failed")
+        _finish(session_factory, run_id, counts, [traceback.format_exc(limit=3)], RunStatus.FAILED)
         raise
-    status = "failed" if errors else "succeeded"
+    status = RunStatus.FAILED if errors else RunStatus.SUCCEEDED
     _finish(session_factory, run_id, counts, errors, status)
     return RunResult(run_id, status, counts, errors)
 

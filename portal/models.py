@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from portal.vocabulary import RunStatus
+
 # Money: OCDS amounts can be large (national budgets) and carry cents; never float.
 Money = Numeric(20, 2)
 
@@ -90,7 +92,7 @@ class IngestRun(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running, succeeded, failed
+    status: Mapped[str] = mapped_column(String(20), default=RunStatus.RUNNING)  # RunStatus
     files: Mapped[int] = mapped_column(Integer, default=0)
     releases_seen: Mapped[int] = mapped_column(Integer, default=0)
     releases_new: Mapped[int] = mapped_column(Integer, default=0)
@@ -144,7 +146,7 @@ class Release(Base):
     date: Mapped[datetime | None] = mapped_column(UTCDateTime())
     date_published: Mapped[str | None] = mapped_column(String(64))  # the `date` text as published
     tag: Mapped[str | None] = mapped_column(Text)  # as published, JSON text (a list, or a publisher's string)
-    stages: Mapped[str] = mapped_column(String(200), default="")  # from content: "tender award contract"
+    stages: Mapped[str] = mapped_column(String(200), default="")  # Stage words from content: "tender award contract"
     from_record: Mapped[bool] = mapped_column(default=False)  # embedded in a published record
     data: Mapped[str] = mapped_column(Text)  # the release JSON
 
@@ -195,7 +197,7 @@ class Process(Base):
     procurement_method: Mapped[str | None] = mapped_column(String(40))
     value_amount: Mapped[Decimal | None] = mapped_column(Money, index=True)
     value_currency: Mapped[str | None] = mapped_column(String(3))
-    value_basis: Mapped[str | None] = mapped_column(String(40))  # contracts, awards, tender, mixed currencies
+    value_basis: Mapped[str | None] = mapped_column(String(40))  # ValueBasis
     first_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     release_count: Mapped[int] = mapped_column(Integer, default=0)

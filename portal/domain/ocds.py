@@ -16,6 +16,8 @@ from typing import Any
 import ocdsmerge
 from ocdsmerge.merge import CompiledRelease
 
+from portal.vocabulary import Stage
+
 # Keys the sample-data collection script added to each release: package metadata and its own validation output,
 # not release content. Kept in the stored JSON, left out of the checksum and of the compiled record.
 NOT_RELEASE_CONTENT = ("packageInfo", "validationErrors")
@@ -81,25 +83,25 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[\s.,;]+", " ", folded).strip()
 
 
-def release_stages(release: dict) -> list[str]:
+def release_stages(release: dict) -> list[Stage]:
     """The stages a release carries, read from its content rather than its (often wrong) `tag`."""
-    stages = []
+    stages: list[Stage] = []
     if release.get("planning"):
-        stages.append("planning")
+        stages.append(Stage.PLANNING)
     if release.get("tender"):
-        stages.append("tender")
+        stages.append(Stage.TENDER)
     if release.get("awards"):
-        stages.append("award")
+        stages.append(Stage.AWARD)
     contracts = release.get("contracts") or []
     if contracts:
-        stages.append("contract")
+        stages.append(Stage.CONTRACT)
     if any(isinstance(c, dict) and c.get("implementation") for c in contracts):
-        stages.append("implementation")
+        stages.append(Stage.IMPLEMENTATION)
     if release.get("amendment") or any(
         isinstance(block, dict) and (block.get("amendments") or block.get("amendment"))
         for block in [release.get("tender"), *(release.get("awards") or []), *contracts]
     ):
-        stages.append("amendment")
+        stages.append(Stage.AMENDMENT)
     return stages
 
 

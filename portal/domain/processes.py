@@ -26,6 +26,7 @@ from portal.models import (
     Release,
     Source,
 )
+from portal.vocabulary import PartyRole, RunStatus
 
 
 class NotFound(Exception):
@@ -56,7 +57,7 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
         .select_from(Source)
         .outerjoin(Package, Package.source_id == Source.id)
         .outerjoin(Release, Release.package_id == Package.id)
-        .outerjoin(IngestRun, (IngestRun.source_id == Source.id) & (IngestRun.status == "succeeded"))
+        .outerjoin(IngestRun, (IngestRun.source_id == Source.id) & (IngestRun.status == RunStatus.SUCCEEDED))
         .group_by(Source.name)
         .order_by(Source.name)
     ).all()
@@ -65,7 +66,7 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
         releases=session.scalar(select(func.count()).select_from(Release)) or 0,
         buyers=session.scalar(select(func.count(func.distinct(Process.buyer_id)))) or 0,
         suppliers=session.scalar(
-            select(func.count(func.distinct(ProcessParty.party_id))).where(ProcessParty.role == "supplier")
+            select(func.count(func.distinct(ProcessParty.party_id))).where(ProcessParty.role == PartyRole.SUPPLIER)
         )
         or 0,
         value_by_currency=[(c, Decimal(v or 0), n) for c, v, n in value_rows],

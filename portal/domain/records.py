@@ -41,6 +41,7 @@ from portal.models import (
     Release,
     Tender,
 )
+from portal.vocabulary import PartyRole, ValueBasis
 
 EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 # Statuses that do not commit money: such awards and contracts are left out of a process's headline value.
@@ -125,16 +126,16 @@ def _organisations(compiled: dict) -> list[tuple[str, dict]]:
     found: list[tuple[str, dict]] = []
     for party in _dicts(compiled.get("parties")):
         for role in party.get("roles") or []:
-            if role in ("buyer", "supplier", "procuringEntity", "tenderer", "payer", "payee"):
+            if role in set(PartyRole):
                 found.append((role, party))
     if isinstance(compiled.get("buyer"), dict):
-        found.append(("buyer", compiled["buyer"]))
+        found.append((PartyRole.BUYER, compiled["buyer"]))
     tender = compiled.get("tender") if isinstance(compiled.get("tender"), dict) else {}
     if isinstance(tender.get("procuringEntity"), dict):
-        found.append(("procuringEntity", tender["procuringEntity"]))
+        found.append((PartyRole.PROCURING_ENTITY, tender["procuringEntity"]))
     found.extend(("tenderer", org) for org in _dicts(tender.get("tenderers")))
     for award in _dicts(compiled.get("awards")):
-        found.extend(("supplier", org) for org in _dicts(award.get("suppliers")))
+        found.extend((PartyRole.SUPPLIER, org) for org in _dicts(award.get("suppliers")))
     return found
 
 
@@ -155,12 +156,12 @@ def _title_and_description(compiled: dict, tender: dict) -> tuple[str | None, st
 
 def headline_value(
     contracts: list[dict], awards: list[dict], tender: dict | None
-) -> tuple[Decimal | None, str | None, str | None]:
+) -> tuple[Decimal | None, str | None, ValueBasis | None]:
     """Sum of committed contracts, else of committed awards, else the tender's value; never across currencies."""
     candidates = (
-        ("contracts", [c for c in contracts if c["status"] not in NOT_COMMITTED]),
-        ("awards", [a for a in awards if a["status"] not in NOT_COMMITTED]),
-        ("tender", [tender] if tender is not None else []),
+        (ValueBasis.CONTRACTS, [c for c in contracts if c["status"] not in NOT_COMMITTED]),
+        (ValueBasis.AWARDS, [a for a in awards if a["status"] not in NOT_COMMITTED]),
+        (ValueBasis.TENDER, [tender] if tender is not None else []),
     )
     for basis, rows in candidates:
         values = [(r["value_amount"], r["value_currency"]) for r in rows if r["value_amount"] is not None]
@@ -168,7 +169,7 @@ def headline_value(
             continue
         currencies = {currency for _, currency in values}
         if len(currencies) > 1:
-            return None, None, "mixed currencies"
+            return None, None, ValueBasis.MIXED_CURRENCIES
         return sum((amount for amount, _ in values), Decimal(0)), currencies.pop(), basis
     return None, None, None
 
@@ -251,7 +252,7 @@ def derive(compiled: dict) -> Derived:
         if key := party_key(org, lookup):
             parties.setdefault(key[0], key)
             roles.add((key[0], role))
-            if role == "buyer":
+            if role == PartyRole.BUYER:
                 buyer = key[0]
 
     tender = None

@@ -1,0 +1,64 @@
+"""The portal's named vocabularies: every word stored in a column or passed between layers, in one place.
+
+They are `StrEnum`s, so a member equals its stored text (`RunStatus.SUCCEEDED == "succeeded"`) and the
+database, JSON and templates keep plain strings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    """An ingest run's state; a run is committed as RUNNING before any file is read."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ValueBasis(StrEnum):
+    """What a process's headline value sums (the page says which)."""
+
+    CONTRACTS = "contracts"
+    AWARDS = "awards"
+    TENDER = "tender"
+    MIXED_CURRENCIES = "mixed currencies"  # not summed: amounts in several currencies are never added
+
+
+class Stage(StrEnum):
+    """What a release carries, read from its content rather than its `tag`."""
+
+    PLANNING = "planning"
+    TENDER = "tender"
+    AWARD = "award"
+    CONTRACT = "contract"
+    IMPLEMENTATION = "implementation"
+    AMENDMENT = "amendment"
+
+
+class PartyRole(StrEnum):
+    """The OCDS party roles the portal reads (partyRole codelist)."""
+
+    BUYER = "buyer"
+    SUPPLIER = "supplier"
+    PROCURING_ENTITY = "procuringEntity"
+    TENDERER = "tenderer"
+    PAYER = "payer"
+    PAYEE = "payee"
+
+
+class Sort(StrEnum):
+    """Orders of search results."""
+
+    RELEVANCE = "relevance"
+    AMOUNT = "amount"
+    DATE = "date"
+
+
+class FoundKind(StrEnum):
+    """What a reader found in a file: something to store, or only a note about it."""
+
+    RELEASE = "release"
+    RECORD = "record"
+    NOTE = "note"  # e.g. a record's linked release that was not fetched
