@@ -59,7 +59,7 @@ class Bench:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.corpus = self.dir / "corpus"
         self.sqlite_url = f"sqlite:///{self.dir / 'portal.sqlite'}"
-        self.postgres_db = f"portal_bench_{processes}"
+        self.postgres_db = os.environ.get("BENCH_POSTGRES_DB", f"portal_bench_{processes}")
         self.postgres_url = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{self.postgres_db}"
         self.index_dir = self.dir / "index"
         self.fts_path = self.dir / "fts.sqlite"

@@ -45,7 +45,19 @@ def _postgres_available() -> str | None:
 _POSTGRES_ERROR = _postgres_available()
 
 
-BACKENDS = ["sqlite", "postgresql"]
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what each test needs, so that `-m "not postgres"`, `-m shared_data` or `-m browser` select by it."""
+    for item in items:
+        needs = getattr(item, "fixturenames", ())
+        if "shared_data" in needs:
+            item.add_marker(pytest.mark.shared_data)
+        if "browser" in item.nodeid.split("/") or "page" in needs:
+            item.add_marker(pytest.mark.browser)
+        if "bench" in item.nodeid.split("/"):
+            item.add_marker(pytest.mark.postgres)
 
 
 @contextmanager
