@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 N ?= 100000
 PORT ?= 5000
+# setuptools' notice about editable installs says nothing to someone running the portal
+QUIET_PIP := PYTHONWARNINGS=ignore
 
 .PHONY: help install run test lint format bench clean
 
@@ -13,11 +15,11 @@ help: ## List the targets
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(QUIET_PIP) $(BIN)/pip install --quiet -e .
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[test,bench,dev]'
+	$(QUIET_PIP) $(BIN)/pip install --quiet -e '.[test,bench,dev]'
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install the portal
