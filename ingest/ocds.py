@@ -520,20 +520,28 @@ def _looks_like_lines(head: bytes) -> bool:
         return False
 
 
-def _read_document(
-    chunks: Iterator[bytes], where: str, info: PackageInfo, limits: Limits, check: Callable[[], None]
-) -> Iterator[Found]:
+def _hold(chunks: Iterator[bytes]) -> tuple[list[bytes], Iterator[bytes] | None]:
+    """The chunks up to WHOLE_DOCUMENT_BYTES, and the rest of the iterator if there is more (else None)."""
     held: list[bytes] = []
     size = 0
     for chunk in chunks:
         held.append(chunk)
         size += len(chunk)
         if size > WHOLE_DOCUMENT_BYTES:
-            if _looks_like_lines(held[0]):
-                yield from _read_lines(_chain(held, chunks), where, info, limits)
-            else:
-                yield from _read_streaming(_ChunkReader(_chain(held, chunks)), where, info)
-            return
+            return held, chunks
+    return held, None
+
+
+def _read_document(
+    chunks: Iterator[bytes], where: str, info: PackageInfo, limits: Limits, check: Callable[[], None]
+) -> Iterator[Found]:
+    held, rest = _hold(chunks)
+    if rest is not None:
+        if _looks_like_lines(held[0]):
+            yield from _read_lines(_chain(held, rest), where, info, limits)
+        else:
+            yield from _read_streaming(_ChunkReader(_chain(held, rest)), where, info)
+        return
     check()  # the whole text is read: whether it is UTF-8 is known before anything is handed on
     text = b"".join(held)
     del held
@@ -612,7 +620,11 @@ def read_file(
         check = (lambda: judge(member, coder)) if isinstance(coder, _UTF8) else (lambda: None)
         decoded = _decoded(chunks, coder)
         if layout_of(member.name) == Layout.LINES:
-            yield from _read_lines(decoded, member.where, info, limits)
+            # Lines that fit in WHOLE_DOCUMENT_BYTES are all read, and the encoding judged, before any is handed on.
+            held, rest = _hold(decoded)
+            if rest is None:
+                check()
+            yield from _read_lines(_chain(held, rest or iter(())), member.where, info, limits)
         else:
             yield from _read_document(decoded, member.where, info, limits, check)
         if isinstance(coder, _Transcoder):
