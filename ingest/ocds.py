@@ -20,7 +20,7 @@ import re
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -252,7 +252,7 @@ class _Member:
     compressed_size: int | None  # None for a plain file
 
 
-def _members(path: Path, label: str) -> Iterator[tuple[_Member, IO[bytes]]]:
+def _members(path: Path, label: str) -> Generator[tuple[_Member, IO[bytes]], None, None]:
     """The readable streams in a file: itself, its gzip content, or each OCDS member of a zip archive."""
     with open(path, "rb") as raw:
         magic = raw.read(4)

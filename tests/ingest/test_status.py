@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from ingest import runner
 from ingest.runner import run_ingest
 from ingest.status import STALE_AFTER, abandoned_reason, list_sources
 from portal.models import IngestRun, Source, utcnow
@@ -96,3 +97,25 @@ def test_a_run_records_its_owner_and_heartbeat(sessions):
         assert run.heartbeat_at is not None and run.heartbeat_at >= run.started_at
         assert json.dumps(run.notes)  # plain JSON, for a page
         assert session.scalars(select(Source.location)).one() == str(SMALL_PACKAGE.resolve())
+
+
+def test_a_run_beats_within_a_file_without_waiting_for_its_transaction(sessions, monkeypatch):
+    # On PostgreSQL the heartbeat is written from a second connection while the file's transaction is open (and
+    # holds a key-share lock on the run's row through package.first_run_id): it must neither wait nor deadlock.
+    # On SQLite a second writer would wait for the file, so the beat within a file is skipped there.
+    monkeypatch.setattr(runner, "BATCH", 1)
+    monkeypatch.setattr(runner, "HEARTBEAT_SECONDS", 0)
+    beats: list[bool] = []
+    real = runner.Heartbeat.beat
+
+    def counting(self, *, within_file=False):
+        beats.append(within_file)
+        real(self, within_file=within_file)
+
+    monkeypatch.setattr(runner.Heartbeat, "beat", counting)
+    result = run_ingest(sessions, str(SMALL_PACKAGE))
+    assert result.status == "succeeded", result.errors
+    assert beats.count(True) == 2  # after each of the package's two releases
+    with sessions() as session:
+        run = session.get(IngestRun, result.run_id)
+        assert run.heartbeat_at >= run.started_at
