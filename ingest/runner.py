@@ -24,7 +24,7 @@ from pathlib import Path
 import requests
 from ocdsmerge.exceptions import OCDSMergeWarning
 from sqlalchemy import insert, select, text, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ingest.fetch import clean_temporary_folders, download, temporary_folder
@@ -357,7 +357,9 @@ def describe_failure(label: str, error: BaseException) -> tuple[str, bool]:
         reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
         if any(word in reason.lower() for word in _STORAGE_FAILURES):
             return f"{label}: the database could not write ({reason})", True
-        return f"{label}: the database refused a value ({reason})", False
+        if isinstance(error, DataError | IntegrityError):
+            return f"{label}: the database refused a value ({reason})", False
+        return f"{label}: the database failed ({reason})", False
     if isinstance(error, OSError):
         if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             return f"{label}: could not write to disk ({error.strerror})", True
@@ -384,19 +386,22 @@ def this_owner() -> str:
 
 
 class Heartbeat:
-    """Tells the database the run is alive: between files, and on PostgreSQL between batches too (on SQLite a
-    second writer would wait for the file's transaction, so there the owner's pid is what counts)."""
+    """Tells the database the run is alive, at most every HEARTBEAT_SECONDS: between files, and on PostgreSQL
+    between batches too (on SQLite a second writer would wait for the file's transaction, so there the owner's
+    pid is what shows a run alive; see ingest.status)."""
 
     def __init__(self, session_factory: SessionFactory, run_id: int) -> None:
         self.session_factory, self.run_id = session_factory, run_id
-        self.last = 0.0
+        self.last = time.monotonic()  # the run was created with a heartbeat
+        self.sqlite: bool | None = None
 
     def beat(self, *, within_file: bool = False) -> None:
         now = time.monotonic()
-        if within_file and now - self.last < HEARTBEAT_SECONDS:
+        if now - self.last < HEARTBEAT_SECONDS or (within_file and self.sqlite):
             return
         with self.session_factory() as session, session.begin():
-            if within_file and session.get_bind().dialect.name == "sqlite":
+            self.sqlite = session.get_bind().dialect.name == "sqlite"
+            if within_file and self.sqlite:
                 return
             session.execute(update(IngestRun).where(IngestRun.id == self.run_id).values(heartbeat_at=utcnow()))
         self.last = now
