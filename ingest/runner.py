@@ -332,7 +332,12 @@ def run_ingest(
         _finish(session_factory, run_id, counts, [traceback.format_exc(limit=3)], RunStatus.FAILED)
         raise
     status = RunStatus.FAILED if errors else RunStatus.SUCCEEDED
-    _finish(session_factory, run_id, counts, errors, status)
+    try:
+        _finish(session_factory, run_id, counts, errors, status)
+    except Exception as error:  # a full disk, say: the caller still learns what happened to each file
+        message, _ = describe_failure("run", error)
+        errors.append(f"the run's outcome could not be recorded ({message}); the next run will mark it abandoned")
+        status = RunStatus.FAILED
     return RunResult(run_id, status, counts, errors)
 
 

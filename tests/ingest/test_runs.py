@@ -176,3 +176,19 @@ def test_ocdsmerge_warnings_become_notes_of_the_run_not_stderr(sessions, tmp_pat
     assert any("'1'" in note["note"] for note in merge_notes)
     with sessions() as session:
         assert session.get(IngestRun, result.run_id).notes == result.counts.notes
+
+
+def test_a_run_that_cannot_record_its_outcome_still_reports_it(sessions, tmp_path, monkeypatch):
+    (tmp_path / "a.json").write_bytes(SMALL_PACKAGE.read_bytes())
+
+    def full(*args, **kwargs):
+        raise OperationalError("UPDATE ingest_run ...", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(runner, "_finish", full)
+    result = run_ingest(sessions, str(tmp_path))
+    assert result.status == "failed"
+    assert result.counts.files == 1
+    assert result.errors == [
+        "the run's outcome could not be recorded (run: the database could not write (database or disk is full)); "
+        "the next run will mark it abandoned"
+    ]
