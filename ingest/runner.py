@@ -7,29 +7,46 @@ read, so a crash leaves a "running" run behind as evidence rather than nothing.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
-import tempfile
+import os
+import shutil
+import socket
+import time
 import traceback
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from sqlalchemy import insert, select, text
+from ocdsmerge.exceptions import OCDSMergeWarning
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest.fetch import download
-from ingest.ocds import IngestError, read_file
+from ingest.fetch import clean_temporary_folders, download, temporary_folder
+from ingest.limits import DEFAULT_LIMITS, Deadline, Limits
+from ingest.ocds import FILE_SUFFIXES, NESTING_HINT, IngestError, NotUTF8, accepted_suffix, read_file
+from ingest.status import abandoned_reason
 from portal.domain.ocds import canonical_json, checksum, parse_date, release_content, release_stages
 from portal.domain.records import compile_processes
 from portal.models import IngestRun, Package, PublishedRecord, Release, Source, utcnow
 from portal.vocabulary import FoundKind, RunStatus
 
+__all__ = ["FILE_SUFFIXES", "RunResult", "load_file", "record_index_failure", "run_ingest"]
+
 BATCH = 2000  # releases stored and compiled together; bounds memory whatever the file size
 ANALYZE_AFTER = 1000  # new releases in a file after which PostgreSQL's planner statistics are refreshed
 MAX_NOTES = 500  # data-quality notes kept per run; beyond this only the count grows
-FILE_SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz", ".zip")
+HEARTBEAT_SECONDS = 60  # a run says it is alive at most this often within a file (see ingest.status.STALE_AFTER)
+
+
+class RunTimeLimit(IngestError):
+    """The run's time limit passed while a file was being loaded."""
+
 
 SessionFactory = Callable[[], Session]
 
@@ -81,7 +98,7 @@ def expand(location: str) -> Iterator[tuple[str, str]]:
     path = Path(location)
     if path.is_dir():
         for child in sorted(path.rglob("*")):
-            if child.is_file() and child.name.lower().endswith(FILE_SUFFIXES):
+            if child.is_file() and accepted_suffix(child.name):
                 yield str(child), child.relative_to(path).as_posix()
     elif path.is_file():
         yield str(path), path.name
@@ -179,10 +196,21 @@ def _store_record(session: Session, package: Package, record: dict) -> None:
         session.add(PublishedRecord(ocid=ocid, checksum=digest, package_id=package.id, data=text))
 
 
-def _flush_batch(session: Session, package: Package, batch: list, counts: Counts) -> None:
+def _flush_batch(
+    session: Session, package: Package, batch: list, counts: Counts, merge_warnings: Counter[str] | None = None
+) -> None:
     stored = _store_releases(session, package, batch, counts)
     if stored:
-        report = compile_processes(session, {release["ocid"] for release in stored.values()}, known=stored)
+        # ocdsmerge warns (duplicate ids in an array, ...) through `warnings`: they become notes of the run.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", OCDSMergeWarning)
+            report = compile_processes(session, {release["ocid"] for release in stored.values()}, known=stored)
+        for warning in caught:
+            if issubclass(warning.category, OCDSMergeWarning):
+                if merge_warnings is not None:
+                    merge_warnings[str(warning.message)] += 1
+            else:
+                warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
         counts.processes_compiled += len(report.changed)
         for entry in report.notes:
             counts.note(entry["where"], entry["note"])
@@ -197,27 +225,42 @@ def load_file(
     *,
     location: str,
     charset: str | None = None,
+    encoding: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    encodings: dict[str, str] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> Counts:
-    """Store, compile and queue everything in one file, inside the caller's transaction."""
+    """Store, compile and queue everything in one file, inside the caller's transaction.
+
+    `charset` is what a server declared, `encoding` the source's setting (both for files that are not UTF-8);
+    `tick` is called between batches (the runner's time limit and heartbeat).
+    """
     counts = Counts(files=1)
-    info, found = read_file(path, declared_encoding=charset, name=location)
+    info, found = read_file(
+        path, declared_encoding=charset, encoding=encoding, name=location, limits=limits, encodings=encodings
+    )
     package = _package(session, source, run_id, location, _file_checksum(path))
     batch: list = []
+    merge_warnings: Counter[str] = Counter()
     for item in found:
         if item.kind == FoundKind.RELEASE:
             batch.append(item)
             if len(batch) >= BATCH:
-                _flush_batch(session, package, batch, counts)
+                _flush_batch(session, package, batch, counts, merge_warnings)
+                if tick is not None:
+                    tick()
         elif item.kind == FoundKind.RECORD:
             _store_record(session, package, item.data)
         for note in item.notes:
             counts.note(item.where, note)
-    _flush_batch(session, package, batch, counts)
+    _flush_batch(session, package, batch, counts, merge_warnings)
     # Package metadata is only complete once the whole file has been read.
     package.uri, package.published_date = info.uri, info.published_date
-    package.publisher_name, package.encoding = info.publisher_name, info.encoding
-    if info.encoding not in ("utf-8", "utf-8-sig"):
-        counts.note(location, f"not UTF-8: read as {info.encoding}")
+    package.publisher_name, package.encoding = info.publisher_name, info.encoding[:40]
+    for where, note in info.notes:
+        counts.note(where, note)
+    for message, times in merge_warnings.items():
+        counts.note(location, f"ocdsmerge: {message}" + (f" ({times} times)" if times > 1 else ""))
     if counts.releases_seen == 0:
         counts.note(location, "no releases found")
     return counts
@@ -229,40 +272,157 @@ def run_ingest(
     *,
     source_name: str | None = None,
     http: requests.Session | None = None,
+    encoding: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    temp_dir: Path | None = None,
 ) -> RunResult:
     """Load every file a location names, one transaction each, and record the run with its counts and notes.
 
-    A file that fails (bad JSON, a source that keeps answering 500, ...) is rolled back whole and named in the
-    run's error; the other files still load. The search index is updated afterwards from the index queue.
+    A file that fails, for whatever reason (bad JSON, a limit reached, a value the database refuses, a source
+    that keeps answering 500, ...), is rolled back whole and named in the run's error with its reason; the other
+    files still load. Only a reason that would fail every file after it (the disk is full, the run's time is up)
+    stops the run, saying how many files were left unread. `encoding` is the source's encoding, used for files
+    that are not UTF-8 and declare none. The search index is updated afterwards from the index queue.
     """
+    deadline = Deadline(limits.run_seconds)
+    if not is_url(location):
+        location = str(Path(location).expanduser().resolve())
+    clean_temporary_folders(temp_dir)
     with session_factory() as session, session.begin():
-        source = session.scalars(select(Source).where(Source.name == (source_name or location))).first()
+        mark_abandoned_runs(session)
+        if source_name:
+            source = session.scalars(select(Source).where(Source.name == source_name)).first()
+        else:
+            source = session.scalars(
+                select(Source).where((Source.location == location) | (Source.name == location)).order_by(Source.id)
+            ).first()
         if source is None:
             source = Source(name=source_name or location, kind="ocds", location=location)
             session.add(source)
             session.flush()
-        run = IngestRun(source_id=source.id, notes=[])
+        run = IngestRun(source_id=source.id, notes=[], owner=this_owner(), heartbeat_at=utcnow())
         session.add(run)
         session.flush()
         run_id, source_id = run.id, source.id
 
     counts, errors = Counts(), []
+    heartbeat = Heartbeat(session_factory, run_id)
     try:
-        for file, label in expand(location):
+        files = list(expand(location))
+        if not files:
+            errors.append(f"{location}: no loadable file (looked for names ending in {', '.join(FILE_SUFFIXES)})")
+        for number, (file, label) in enumerate(files):
+            if deadline.expired:
+                errors.append(_stopped(f"the run's time limit ({limits.run_seconds:g} s) was reached", files, number))
+                break
+            heartbeat.beat()
+            options = LoadOptions(http, encoding, limits, deadline, temp_dir, heartbeat)
             try:
-                loaded = _load_one(session_factory, source_id, run_id, file, label, http)
+                loaded = _load_one(session_factory, source_id, run_id, file, label, options)
                 counts.add(loaded)
                 _refresh_statistics(session_factory, loaded)
-            except IngestError as error:
-                errors.append(str(error))
+            except Exception as error:  # one file's failure, whatever it is, is that file's error
+                message, fatal = describe_failure(label, error)
+                errors.append(_stopped(message, files, number + 1) if fatal else message)
+                if fatal:
+                    break
     except IngestError as error:
         errors.append(str(error))
     except BaseException:
         _finish(session_factory, run_id, counts, [traceback.format_exc(limit=3)], RunStatus.FAILED)
         raise
     status = RunStatus.FAILED if errors else RunStatus.SUCCEEDED
-    _finish(session_factory, run_id, counts, errors, status)
+    try:
+        _finish(session_factory, run_id, counts, errors, status)
+    except Exception as error:  # a full disk, say: the caller still learns what happened to each file
+        message, _ = describe_failure("run", error)
+        errors.append(f"the run's outcome could not be recorded ({message}); the next run will mark it abandoned")
+        status = RunStatus.FAILED
     return RunResult(run_id, status, counts, errors)
+
+
+def _stopped(message: str, files: list, unread_from: int) -> str:
+    unread = len(files) - unread_from
+    return f"{message}; the run stopped there ({unread} more file{'s' if unread != 1 else ''} not read)"
+
+
+_STORAGE_FAILURES = ("disk is full", "disk i/o error", "no space left", "could not extend file", "read-only")
+
+
+def describe_failure(label: str, error: BaseException) -> tuple[str, bool]:
+    """A failed file's error, naming it and the reason, and whether the run must stop: a full or failing disk
+    and the run's time limit fail every file after them too."""
+    if isinstance(error, RunTimeLimit):
+        return f"{label}: {error}", True
+    if isinstance(error, IngestError):
+        return str(error), False
+    if isinstance(error, RecursionError):
+        return f"{label}: {NESTING_HINT}", False
+    if isinstance(error, DBAPIError):
+        reason = str(error.orig).strip().splitlines()[0] if error.orig is not None else str(error)
+        if any(word in reason.lower() for word in _STORAGE_FAILURES):
+            return f"{label}: the database could not write ({reason})", True
+        if isinstance(error, DataError | IntegrityError):
+            return f"{label}: the database refused a value ({reason})", False
+        return f"{label}: the database failed ({reason})", False
+    if isinstance(error, OSError):
+        if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            return f"{label}: could not write to disk ({error.strerror})", True
+        return f"{label}: {error.strerror or error}", False
+    return f"{label}: {type(error).__name__}: {error}", False
+
+
+def record_index_failure(session_factory: SessionFactory, run_id: int, message: str) -> None:
+    """Record in a run that the search index was not updated after its commit. What it stored stays stored and
+    queued, so the next index update picks it up; the run is failed, not "succeeded", until then."""
+    with session_factory() as session, session.begin():
+        run = session.get(IngestRun, run_id)
+        if run is None:
+            return
+        line = f"search index not updated: {message} (the changed processes stay queued for the next update)"
+        run.status = RunStatus.FAILED
+        run.error = f"{run.error}\n{line}" if run.error else line
+        run.finished_at = run.finished_at or utcnow()
+
+
+def this_owner() -> str:
+    """How a run names the process running it: host and pid."""
+    return f"{socket.gethostname()} {os.getpid()}"
+
+
+class Heartbeat:
+    """Tells the database the run is alive, at most every HEARTBEAT_SECONDS: between files, and on PostgreSQL
+    between batches too (on SQLite a second writer would wait for the file's transaction, so there the owner's
+    pid is what shows a run alive; see ingest.status)."""
+
+    def __init__(self, session_factory: SessionFactory, run_id: int) -> None:
+        self.session_factory, self.run_id = session_factory, run_id
+        self.last = time.monotonic()  # the run was created with a heartbeat
+        self.sqlite: bool | None = None
+
+    def beat(self, *, within_file: bool = False) -> None:
+        now = time.monotonic()
+        if now - self.last < HEARTBEAT_SECONDS or (within_file and self.sqlite):
+            return
+        with self.session_factory() as session, session.begin():
+            self.sqlite = session.get_bind().dialect.name == "sqlite"
+            if within_file and self.sqlite:
+                return
+            session.execute(update(IngestRun).where(IngestRun.id == self.run_id).values(heartbeat_at=utcnow()))
+        self.last = now
+
+
+def mark_abandoned_runs(session: Session) -> list[int]:
+    """Mark "running" runs whose process is gone, or silent too long, as abandoned; return their ids."""
+    marked = []
+    now = utcnow()
+    for run in session.scalars(select(IngestRun).where(IngestRun.status == RunStatus.RUNNING)):
+        reason = abandoned_reason(run, now)
+        if reason:
+            run.status, run.finished_at = RunStatus.ABANDONED, now
+            run.error = f"abandoned: {reason}" + (f"\n{run.error}" if run.error else "")
+            marked.append(run.id)
+    return marked
 
 
 def _refresh_statistics(session_factory: SessionFactory, counts: Counts) -> None:
@@ -275,34 +435,79 @@ def _refresh_statistics(session_factory: SessionFactory, counts: Counts) -> None
             session.execute(text("ANALYZE release, process, party, award, index_queue"))
 
 
+@dataclass
+class LoadOptions:
+    http: requests.Session | None = None
+    encoding: str | None = None
+    limits: Limits = DEFAULT_LIMITS
+    deadline: Deadline | None = None
+    temp_dir: Path | None = None
+    heartbeat: Heartbeat | None = None
+
+
 def _load_one(
     session_factory: SessionFactory,
     source_id: int,
     run_id: int,
     file: str,
     label: str,
-    http: requests.Session | None,
+    options: LoadOptions,
 ) -> Counts:
     if not is_url(file):
-        with session_factory() as session, session.begin():
-            return load_file(session, session.get(Source, source_id), run_id, Path(file), location=label)
-    with tempfile.TemporaryDirectory(prefix="portal-ingest-") as directory:
-        fetched = download(file, Path(directory), session=http)
-        with session_factory() as session, session.begin():
-            return load_file(
-                session,
-                session.get(Source, source_id),
-                run_id,
-                fetched.path,
-                location=label,
-                charset=fetched.charset,
-            )
+        return _load_path(session_factory, source_id, run_id, Path(file), label, None, options)
+    folder = temporary_folder(options.temp_dir)
+    try:
+        fetched = download(file, folder, session=options.http, limits=options.limits, deadline=options.deadline)
+        return _load_path(session_factory, source_id, run_id, fetched.path, label, fetched.charset, options)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_path(
+    session_factory: SessionFactory,
+    source_id: int,
+    run_id: int,
+    path: Path,
+    label: str,
+    charset: str | None,
+    options: LoadOptions,
+) -> Counts:
+    """One file in one transaction; read again from the start, in a new transaction, when a member turns out
+    not to be UTF-8 after part of it was stored."""
+    encodings: dict[str, str] = {}
+    while True:
+        try:
+            with session_factory() as session, session.begin():
+                return load_file(
+                    session,
+                    session.get(Source, source_id),
+                    run_id,
+                    path,
+                    location=label,
+                    charset=charset,
+                    encoding=options.encoding,
+                    limits=options.limits,
+                    encodings=encodings,
+                    tick=lambda: _tick(options),
+                )
+        except NotUTF8 as again:
+            if again.where in encodings:
+                raise IngestError(f"{again.where}: could not be decoded as {again.encoding}") from None
+            encodings[again.where] = again.encoding
+
+
+def _tick(options: LoadOptions) -> None:
+    """Between batches: stop at the run's time limit, and say the run is alive."""
+    if options.deadline is not None and options.deadline.expired:
+        raise RunTimeLimit(f"stopped by the run's time limit ({options.deadline.seconds:g} s)")
+    if options.heartbeat is not None:
+        options.heartbeat.beat(within_file=True)
 
 
 def _finish(session_factory: SessionFactory, run_id: int, counts: Counts, errors: list[str], status: str) -> None:
     with session_factory() as session, session.begin():
         run = session.get(IngestRun, run_id)
-        run.status, run.finished_at = status, utcnow()
+        run.status, run.finished_at, run.heartbeat_at = status, utcnow(), utcnow()
         run.files, run.releases_seen, run.releases_new = counts.files, counts.releases_seen, counts.releases_new
         run.releases_unchanged, run.conflicts = counts.releases_unchanged, counts.conflicts
         run.processes_compiled = counts.processes_compiled

@@ -100,6 +100,10 @@ class IngestRun(Base):
     conflicts: Mapped[int] = mapped_column(Integer, default=0)
     processes_compiled: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Who runs it ("host pid") and when it last said it was alive: a "running" run whose process is gone, or that
+    # has been silent too long, is marked abandoned by the next run (ingest.runner.mark_abandoned_runs).
+    owner: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Data-quality notes ("timestamp without offset read as UTC", ...), each {"where": ..., "note": ...}.
     notes: Mapped[list] = mapped_column(JSON, default=list)
 

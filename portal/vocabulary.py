@@ -15,6 +15,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    ABANDONED = "abandoned"  # left "running" by a process that is gone (killed, crashed) or silent too long
 
 
 class ValueBasis(StrEnum):
@@ -62,3 +63,10 @@ class FoundKind(StrEnum):
     RELEASE = "release"
     RECORD = "record"
     NOTE = "note"  # e.g. a record's linked release that was not fetched
+
+
+class Layout(StrEnum):
+    """How the JSON in a file is laid out, read from its name (ingest's table of suffixes) and its content."""
+
+    DOCUMENT = "document"  # one JSON value: a package, a release, a record or an array of them
+    LINES = "lines"  # JSON Lines: one JSON value per line

@@ -8,6 +8,7 @@ often the client asked.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ class Route:
     retry_after: str | None = None  # sent with each failing answer
     always_fail: bool = False  # answer `fail_status` to every request
     truncate: bool = False  # announce the full Content-Length, send half the bytes, close the connection
+    trickle: float = 0  # send the body one byte at a time, this many seconds apart
+    no_length: bool = False  # send no Content-Length: the body ends when the connection closes
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -51,6 +54,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(route.body[: len(route.body) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if route.trickle or route.no_length:
+            self.send_response(200)
+            self.send_header("Content-Type", route.content_type)
+            if not route.no_length:
+                self.send_header("Content-Length", str(len(route.body)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                if not route.trickle:
+                    self.wfile.write(route.body)
+                for i in range(len(route.body) if route.trickle else 0):
+                    self.wfile.write(route.body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(route.trickle)
+            except OSError:
+                pass  # the client gave up, as it should
             return
         self._answer(200, route.body, route.content_type)
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from ingest import runner
 from ingest.runner import run_ingest
+from ingest.status import list_sources
 from portal.database import make_engine, make_session_factory
 from portal.models import Base, IndexQueue, IngestRun, Package, Process, PublishedRecord, Release
 from search_index.indexer import apply_queue, open_index
@@ -157,6 +159,7 @@ COPIES = 6  # copies of the demo set, each in its own folder: enough files that 
 CHILD = """
 import sys
 from ingest.runner import run_ingest
+from ingest.status import list_sources
 from portal.database import make_engine, make_session_factory
 
 result = run_ingest(make_session_factory(make_engine(sys.argv[1])), sys.argv[2], source_name="crash test")
@@ -231,10 +234,15 @@ def test_an_ingest_killed_mid_job_leaves_whole_files_and_a_rerun_completes_it(tm
             child.wait(timeout=30)
         log.close()
 
-    # The run is still "running": the evidence of the crash.
+    # The run is still "running" in the database, the evidence of the crash; its process is gone, so the sources
+    # listing already calls it abandoned.
     with sessions() as session:
         runs = session.scalars(select(IngestRun)).all()
         assert [(run.status, run.finished_at, run.error) for run in runs] == [("running", None, None)]
+        assert runs[0].owner.endswith(f" {child.pid}")
+        [source] = list_sources(session)
+        assert source.runs[0].status == "abandoned"
+        assert f"pid {child.pid}" in source.runs[0].error
 
     # Files commit one at a time, in order: what is stored is exactly the first files, each of them whole.
     stored = package_locations(sessions)
@@ -256,7 +264,12 @@ def test_an_ingest_killed_mid_job_leaves_whole_files_and_a_rerun_completes_it(tm
     assert release_keys_by_location(sessions) == clean_keys
     assert compiled_checksums(sessions) == clean_checksums
     with sessions() as session:
-        assert list(session.scalars(select(IngestRun.status).order_by(IngestRun.id))) == ["running", "succeeded"]
+        # The next run marked the killed one abandoned, saying why.
+        runs = session.scalars(select(IngestRun).order_by(IngestRun.id)).all()
+        assert [run.status for run in runs] == ["abandoned", "succeeded"]
+        gone = f"the process that ran it (pid {child.pid} on {socket.gethostname()}) is gone"
+        assert runs[0].error == f"abandoned: {gone}"
+        assert runs[0].finished_at is not None
     index = tmp_path / "index"
     apply_queue(sessions, index)
     with open_index(index).searcher() as searcher:

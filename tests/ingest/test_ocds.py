@@ -8,6 +8,7 @@ import zipfile
 
 import pytest
 
+from ingest import ocds
 from ingest.ocds import IngestError, read_file
 from tests.conftest import DEMO_DATA
 
@@ -96,3 +97,40 @@ def test_bad_json_line_is_reported_by_line_number(tmp_path):
     (tmp_path / "r.jsonl").write_text(f"{good}\n{good}\n{{broken\n", encoding="utf-8")
     with pytest.raises(IngestError, match=r"r\.jsonl: invalid JSON at line 3"):
         releases_in(tmp_path / "r.jsonl")
+
+
+@pytest.mark.parametrize("shape", ["release-package", "record-package", "array", "single-release", "lines-as-json"])
+def test_a_document_past_the_whole_size_is_streamed_to_the_same_releases(tmp_path, monkeypatch, shape):
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in MONTREAL[:6]]
+    if shape == "release-package":
+        content = json.dumps({"uri": "u", "publisher": {"name": "P"}, "releases": documents})
+    elif shape == "record-package":
+        records = [{"ocid": d["ocid"], "releases": [d], "compiledRelease": d} for d in documents]
+        content = json.dumps({"uri": "u", "records": records})
+    elif shape == "array":
+        content = json.dumps(documents)
+    elif shape == "single-release":
+        documents = documents[:1]
+        documents[0]["padding"] = "x" * 20_000
+        content = json.dumps(documents[0])
+    else:
+        content = "\n".join(json.dumps(d) for d in documents) + "\n"
+    (tmp_path / "doc.json").write_text(content, encoding="utf-8")
+    whole_info, whole, _ = releases_in(tmp_path / "doc.json")
+
+    monkeypatch.setattr(ocds, "WHOLE_DOCUMENT_BYTES", 2048)
+    streamed_info, streamed, items = releases_in(tmp_path / "doc.json")
+
+    assert streamed == whole == [(d["ocid"], d["id"]) for d in documents]
+    assert (streamed_info.uri, streamed_info.publisher_name) == (whole_info.uri, whole_info.publisher_name)
+    if shape == "record-package":
+        assert [i.kind for i in items].count("record") == 6
+
+
+def test_bad_json_in_a_streamed_document_names_the_byte(tmp_path, monkeypatch):
+    monkeypatch.setattr(ocds, "WHOLE_DOCUMENT_BYTES", 1024)
+    documents = [json.loads(p.read_text(encoding="utf-8")) for p in MONTREAL[:3]]
+    text = json.dumps({"releases": documents})
+    (tmp_path / "bad.json").write_text(text[:-200] + "}}}" + text[-200:], encoding="utf-8")
+    with pytest.raises(IngestError, match=r"bad\.json: invalid JSON near byte \d+"):
+        releases_in(tmp_path / "bad.json")
