@@ -12,7 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
-from ingest.runner import run_ingest
+from ingest.runner import record_index_failure, run_ingest
 from portal.app import create_app
 from portal.database import upgrade_database
 from portal.resources import demo_data_folder
@@ -31,7 +31,11 @@ def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
     )
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
-    indexed = apply_queue(app.extensions["portal.sessions"], app.config["INDEX_DIR"])
+    try:
+        indexed = apply_queue(app.extensions["portal.sessions"], app.config["INDEX_DIR"])
+    except Exception as error:  # the data is committed; the run must not say "succeeded" over a stale index
+        record_index_failure(app.extensions["portal.sessions"], result.run_id, f"{type(error).__name__}: {error}")
+        raise
     click.echo(f"search index: {indexed} processes updated")
     return 1 if result.errors else 0
 

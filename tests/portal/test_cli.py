@@ -62,3 +62,21 @@ def test_serve_refuses_a_busy_port_with_advice(app):
         result = invoke(app, "serve", "--port", str(port))
     assert result.exit_code != 0
     assert f"port {port}" in result.output and "PORT=8000" in result.output
+
+
+def test_an_index_failure_after_the_commit_fails_the_run(database_url, tmp_path):
+    from portal.app import create_app
+    from portal.models import Base, IngestRun
+
+    blocked = tmp_path / "index"
+    blocked.write_text("a file where the index folder should be", encoding="utf-8")
+    app = create_app({"DATABASE_URL": database_url, "INDEX_DIR": str(blocked), "TESTING": True})
+    Base.metadata.create_all(app.extensions["portal.engine"])
+    result = invoke(app, "ingest", str(DEMO_DATA / "montreal"))
+    assert result.exit_code != 0
+    with app.extensions["portal.sessions"]() as session:
+        run = session.query(IngestRun).one()
+        assert run.status == "failed"
+        assert "search index not updated" in run.error
+        assert session.query(Release).count() > 0  # what was stored stays stored, and queued
+    app.extensions["portal.engine"].dispose()
