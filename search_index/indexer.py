@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +22,7 @@ from whoosh.index import Index
 
 from portal.models import Award, AwardSupplier, IndexQueue, Item, Party, Process
 from search_index.schema import process_schema
+from search_index.whoosh_internals import writer as fixed_writer
 
 CHUNK = 2000  # processes read from the database per query
 WRITER_MEMORY_MB = 256  # Whoosh's buffer before it spills a segment; larger builds fewer, bigger segments
@@ -114,7 +116,7 @@ def apply_queue(session_factory: Callable[[], Session], directory: str | Path) -
         with session_factory() as session:
             ids = {o: i for o, i in session.execute(select(Process.ocid, Process.id).where(Process.ocid.in_(ocids)))}
             docs = list(documents(session, list(ids.values())))
-        writer = ix.writer(**WRITER_OPTIONS)
+        writer = fixed_writer.writer(ix, **WRITER_OPTIONS)
         try:
             for document in docs:
                 writer.update_document(**_clean(document, fields))
@@ -144,7 +146,10 @@ def rebuild(session_factory: Callable[[], Session], directory: str | Path, *, pr
     options: dict = dict(WRITER_OPTIONS)
     if procs > 1:
         options.update(procs=procs, multisegment=True)
-    writer = ix.writer(**options)
+    fix = ExitStack()
+    if procs > 1:  # the segments are written in child processes, which see only a change to the class
+        fix.enter_context(fixed_writer.multiprocess_fix())
+    writer = fixed_writer.writer(ix, **options)
     try:
         with session_factory() as session:
             last_id = 0
@@ -161,9 +166,11 @@ def rebuild(session_factory: Callable[[], Session], directory: str | Path, *, pr
                 session.expunge_all()
     except BaseException:
         writer.cancel()
+        fix.close()
         shutil.rmtree(building, ignore_errors=True)
         raise
     writer.commit()
+    fix.close()
     old = target.with_name(target.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
