@@ -122,7 +122,7 @@ QUERIES = [
     "title:entretien achat",
     "entretien AND mot2",
 ]
-PHRASES = ['"de la"', '"entretien et"', '"travaux de la"', '"mot0 mot0"', "buyer:\"ville de\""]
+PHRASES = ['"de la"', '"entretien et"', '"travaux de la"', '"mot0 mot0"', 'buyer:"ville de"']
 
 
 def _whoosh_scores(searcher, query) -> dict[int, float]:
