@@ -20,6 +20,7 @@ from whoosh.index import EmptyIndexError
 from whoosh.searching import Searcher
 
 from search_index.indexer import open_index
+from search_index.whoosh_internals import installed_problems, report
 
 SWAP_WAIT = 2.0  # seconds a search waits for the index folder to reappear (a rebuild's swap takes far less)
 
@@ -36,6 +37,8 @@ class SearchIndex:
     """
 
     def __init__(self, directory: str | Path):
+        # At start-up, say in the log if the installed Whoosh is not the one the fast paths were verified with.
+        report(installed_problems(), "search through posting blocks and the segment writer fix disabled")
         self.directory = Path(directory)
         self._local = threading.local()
         self._shared: dict[tuple[int, int], dict] = {}
