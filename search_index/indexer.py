@@ -273,21 +273,25 @@ def update_index(
     """
     report = IndexReport()
     with writing(directory, timeout, "index update"):
-        keep_queue = rebuilding(directory)
-        report.kept_queued = keep_queue
-        _apply(session_factory, directory, report, forget=not keep_queue)
+        _apply(session_factory, directory, report, forget=None)
     if report.skipped:
         log.warning("search index: %d processes not indexed: %s", len(report.skipped), report.skipped)
     return report
 
 
 def _apply(
-    session_factory: Callable[[], Session], directory: str | Path, report: IndexReport, *, forget: bool
+    session_factory: Callable[[], Session], directory: str | Path, report: IndexReport, *, forget: bool | None
 ) -> list[tuple]:
-    """Index the queued processes into the index in `directory`; returns the queue rows it indexed."""
+    """Index the queued processes into the index in `directory`; returns the queue rows it indexed.
+
+    With forget=None the rows are forgotten unless a rebuild is under way once they have been read: a rebuild
+    that starts later reads every change those rows stand for, since their ingests had committed."""
     ix = open_index(directory)
     with session_factory() as session:
         queued = session.execute(select(IndexQueue.ocid, IndexQueue.queued_at).order_by(IndexQueue.ocid)).all()
+    if forget is None:
+        report.kept_queued = rebuilding(directory)
+        forget = not report.kept_queued
     done = []
     for chunk in _chunks(queued, CHUNK):
         ocids = [ocid for ocid, _ in chunk]
