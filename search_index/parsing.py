@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from itertools import islice
 
 from whoosh.qparser import QueryParser
-from whoosh.query import And, Every, MultiTerm, Prefix, Query, Regex, Term, Wildcard
+from whoosh.query import And, Every, MultiTerm, Phrase, Prefix, Query, Regex, Term, Wildcard
 from whoosh.searching import Searcher
 
 from search_index.schema import ANALYZER, SEARCH_FIELD
@@ -125,6 +125,8 @@ def check_cost(searcher: Searcher, query: Query, text: str) -> None:
             postings += sum(reader.doc_frequency(field, word) for field, word in terms)
         elif isinstance(leaf, Term):
             postings += reader.doc_frequency(leaf.fieldname, leaf.text)
+        elif isinstance(leaf, Phrase):  # one with slop (`"a b"~3`): Whoosh reads every word's positions
+            postings += sum(reader.doc_frequency(leaf.fieldname, word) for word in leaf.words)
         if postings > MAX_POSTINGS:
             raise Refused(
                 f"“{text.strip()[:80]}” is too broad to answer quickly: use fewer alternatives (OR, *, ?), "
