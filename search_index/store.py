@@ -7,7 +7,8 @@ whose deletions are out of date. Under a server whose threads live long (gunicor
 every later search until the workers restarted.
 
 The web path never creates an index: while `portal reindex` swaps in a new folder the index is missing for a
-moment, which is waited out; an index that was never built is reported as such (`IndexMissing`).
+moment, which a search waits out (only while a rebuild holds its lock); an index that was never built is
+reported at once (`IndexMissing`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from whoosh.index import EmptyIndexError
 from whoosh.searching import Searcher
 
-from search_index.indexer import open_index
+from search_index.indexer import open_index, rebuilding
 from search_index.whoosh_internals import installed_problems, report
 
 SWAP_WAIT = 2.0  # seconds a search waits for the index folder to reappear (a rebuild's swap takes far less)
@@ -58,12 +59,13 @@ class SearchIndex:
                 try:
                     searcher = open_index(self.directory, create=False).searcher()
                 except (FileNotFoundError, EmptyIndexError):
-                    pass  # swapped out between the check and the open
+                    pass  # swapped out between the check and the open, or never written
                 else:
                     if self._folder_id() == folder:
                         return searcher, folder
                     searcher.close()
-            if time.monotonic() > deadline:
+            # Only a rebuild's swap makes the index go missing for a moment; otherwise it was never built.
+            if time.monotonic() > deadline or not rebuilding(self.directory):
                 raise IndexMissing(f"no search index in {self.directory}: run `portal reindex`")
             time.sleep(0.02)
 

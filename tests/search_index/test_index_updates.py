@@ -126,9 +126,14 @@ def test_a_release_ingested_during_a_rebuild_is_in_the_new_index(app, sessions, 
 
 def test_the_web_path_never_creates_an_index(tmp_path):
     missing = tmp_path / "index"
+    started = time.monotonic()
     page = search_processes(SearchIndex(missing), q="bridge")
     assert page.total == 0 and page.hits == [] and "not been built" in page.notice
     assert not missing.exists()
+    missing.mkdir()  # a folder with no index in it (the previous code's web path left such folders)
+    assert "not been built" in search_processes(SearchIndex(missing), q="bridge").notice
+    assert time.monotonic() - started < 1  # no rebuild under way: nothing to wait for
+    assert list(missing.iterdir()) == []
 
 
 def test_a_search_during_the_swap_waits_for_the_new_index(app, sessions, tmp_path, monkeypatch, load):
