@@ -56,7 +56,11 @@ def installed_problems() -> tuple[str, ...]:
     if type(default_codec()) is not whoosh3.W3Codec:
         found.append(f"default codec {type(default_codec()).__name__}, W3Codec verified")
     for owner, methods, attributes in _NEEDED:
-        source = inspect.getsource(owner) if attributes else ""
+        try:
+            source = inspect.getsource(owner) if attributes else ""
+        except (OSError, TypeError):  # installed without its source: nothing to check the attributes against
+            found.append(f"the source of {owner.__name__} is not installed")
+            continue
         for name in methods:
             if not callable(getattr(owner, name, None)):
                 found.append(f"{owner.__name__}.{name}() is gone")
