@@ -3,33 +3,67 @@
 The database is the truth; the index is a projection of it. Ingest queues changed processes in its own
 transaction; `apply_queue` indexes them afterwards, and `rebuild` recreates the whole index beside the old one
 and swaps it in, so searches never see a half-built index.
+
+One writer at a time: `apply_queue` and the end of a `rebuild` hold a lock file beside the index folder
+(`<index>.lock`); a second writer waits for it, up to a timeout, then raises `IndexBusy`. While a rebuild
+builds, `apply_queue` still updates the live index but leaves the queue entries in place; the rebuild replays
+every queued entry into the new index just before the swap, under the lock, so nothing ingested meanwhile is
+lost with the old folder.
+
+One document never stops the rest: a value a column cannot hold (an amount of 1e17 overflows 64-bit cents) is
+left out of that column, the document is indexed without it; a document that fails for any other reason is
+skipped and reported, and stays queued for the next run.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import shutil
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
+from whoosh.fields import NUMERIC, Schema
 from whoosh.index import Index
 
 from portal.models import Award, AwardSupplier, IndexQueue, Item, Party, Process
 from search_index.schema import process_schema
+from search_index.whoosh_internals import writer as fixed_writer
+
+log = logging.getLogger(__name__)
 
 CHUNK = 2000  # processes read from the database per query
 WRITER_MEMORY_MB = 256  # Whoosh's buffer before it spills a segment; larger builds fewer, bigger segments
 # Segments as separate files, not one compound file: opening a compound segment copies much of it into memory
 # (measured: 330 MB per searcher at 100k documents, against a few MB), and every server thread opens one.
 WRITER_OPTIONS = {"limitmb": WRITER_MEMORY_MB, "compound": False}
+LOCK_TIMEOUT = 600.0  # seconds a writer waits for another to finish before giving up with IndexBusy
+
+
+class IndexBusy(Exception):
+    """Another process is writing the index; what is queued stays queued for the next run."""
+
+
+@dataclass
+class IndexReport:
+    indexed: int = 0
+    deleted: int = 0
+    values_left_out: dict[str, int] = field(default_factory=dict)  # field -> documents without that column value
+    skipped: dict[str, str] = field(default_factory=dict)  # ocid -> why
+    kept_queued: bool = False  # a rebuild was running: entries left for it to replay
 
 
 def open_index(directory: str | Path, *, create: bool = True) -> Index:
+    """The index in `directory`; with create=False (the web path) a missing index raises FileNotFoundError."""
     path = Path(directory)
     if whoosh_index.exists_in(path):
         return whoosh_index.open_dir(path)
@@ -39,8 +73,74 @@ def open_index(directory: str | Path, *, create: bool = True) -> Index:
     return whoosh_index.create_in(path, process_schema())
 
 
-def _cents(amount: Decimal | None) -> int | None:
-    return int((amount * 100).to_integral_value()) if amount is not None else None
+# Locks ------------------------------------------------------------------------------------------------------
+
+
+def _sibling(directory: str | Path, suffix: str) -> Path:
+    target = Path(directory)
+    return target.with_name(target.name + suffix)
+
+
+@contextmanager
+def _flock(path: Path, timeout: float, what: str) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(
+                        f"{what}: another process is writing the search index ({path} is locked); "
+                        "what is queued stays queued and the next ingest or `portal reindex` indexes it"
+                    ) from None
+                if not waited:
+                    log.info("%s: waiting for another process writing the search index", what)
+                    waited = True
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def writing(directory: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "index update"):  # type: ignore[no-untyped-def]
+    """The lock every writer of the live index holds."""
+    return _flock(_sibling(directory, ".lock"), timeout, what)
+
+
+def rebuilding(directory: str | Path) -> bool:
+    """Whether a rebuild of this index is under way (in any process)."""
+    path = _sibling(directory, ".rebuild.lock")
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+# Documents --------------------------------------------------------------------------------------------------
+
+
+def _cents(amount: Decimal | None) -> int | Decimal | None:
+    """Cents, for the amount column; an infinite amount (a float column's reading of "1e400") is returned as
+    it is, for `_clean` to leave out and count like any other value the column cannot hold."""
+    if amount is None or not Decimal(amount).is_finite():
+        return amount
+    return int((amount * 100).to_integral_value())
 
 
 def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
@@ -66,7 +166,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
     )
     for process, buyer in rows:
         title, description = process.title or "", process.description or ""
-        names = "\n".join(suppliers.get(process.id, ()))
+        names = "\n".join(n for n in suppliers.get(process.id, ()) if n)
         words = "\n".join(items.get(process.id, ()))
         text = "\n".join((title, title, description, buyer or "", names, words))
         yield {
@@ -87,10 +187,33 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         }
 
 
-def _clean(document: dict, fields: frozenset[str]) -> dict:
-    """The document's values for the fields this index has: an index built by an earlier version lacks newer
-    fields (`portal reindex` adds them) and must still take updates."""
-    return {k: v for k, v in document.items() if v is not None and k in fields}
+def _clean(document: dict, schema: Schema, report: IndexReport | None = None) -> dict:
+    """The document's values for the fields this index has, each one a value its field can take.
+
+    An index built by an earlier version lacks newer fields (`portal reindex` adds them) and must still take
+    updates. A number outside its column's range is left out (the column then holds "missing"); text that
+    cannot be written as UTF-8 (a lone surrogate from a JSON escape) has those characters replaced."""
+    clean = {}
+    for name, value in document.items():
+        if value is None or name not in schema:
+            continue
+        kind = schema[name]
+        if isinstance(kind, NUMERIC):
+            # The column's lowest value is where "missing" sorts: a real value must lie above it.
+            if not isinstance(value, int) or not kind.min_value < value <= kind.max_value:
+                if report is not None:
+                    report.values_left_out[name] = report.values_left_out.get(name, 0) + 1
+                log.warning(
+                    "%s: %s=%r is outside what the index column can hold; left out", document["ocid"], name, value
+                )
+                continue
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                value = value.encode("utf-8", "replace").decode("utf-8")
+        clean[name] = value
+    return clean
 
 
 def _chunks(values: list, size: int) -> Iterable[list]:
@@ -98,78 +221,174 @@ def _chunks(values: list, size: int) -> Iterable[list]:
         yield values[start : start + size]
 
 
-def apply_queue(session_factory: Callable[[], Session], directory: str | Path) -> int:
-    """Index every queued process, then forget the queue entries; returns how many were indexed.
+# Incremental updates ----------------------------------------------------------------------------------------
+
+
+def _write(ix: Index, docs: list[dict], gone: set[str], report: IndexReport) -> set[str]:
+    """Write these documents and deletions in one commit; returns the ocids skipped because they failed.
+
+    A document that fails part-way may have left postings in the writer's pool, so the writer is cancelled and
+    the batch written again without it: nothing of a failed document reaches the index."""
+    failed: dict[str, str] = {}
+    fields = ix.schema
+    while True:
+        attempt = IndexReport()  # counts of this attempt only: a failure starts the batch again
+        writer = fixed_writer.writer(ix, **WRITER_OPTIONS)
+        current = None
+        try:
+            for document in docs:
+                if document["ocid"] in failed:
+                    continue
+                current = document["ocid"]
+                writer.update_document(**_clean(document, fields, attempt))
+            current = None
+            for ocid in gone:
+                writer.delete_by_term("ocid", ocid)
+        except Exception as error:
+            writer.cancel()
+            if current is None:
+                raise
+            failed[current] = f"{type(error).__name__}: {error}"
+            log.warning("%s not indexed: %s", current, failed[current])
+            continue
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        for name, count in attempt.values_left_out.items():
+            report.values_left_out[name] = report.values_left_out.get(name, 0) + count
+        report.skipped.update(failed)
+        report.indexed += len(docs) - len(failed)
+        report.deleted += len(gone)
+        return set(failed)
+
+
+def update_index(
+    session_factory: Callable[[], Session], directory: str | Path, *, timeout: float = LOCK_TIMEOUT
+) -> IndexReport:
+    """Index every queued process and forget its queue entry (unless a rebuild is running, which replays them).
 
     The index commits before the queue rows are deleted: a crash in between indexes them again next time,
-    which is harmless. Entries queued while this runs are left for the next call.
+    which is harmless. Entries queued while this runs are left for the next call; so are documents that failed.
     """
+    report = IndexReport()
+    with writing(directory, timeout, "index update"):
+        _apply(session_factory, directory, report, forget=None)
+    if report.skipped:
+        log.warning("search index: %d processes not indexed: %s", len(report.skipped), report.skipped)
+    return report
+
+
+def _apply(
+    session_factory: Callable[[], Session], directory: str | Path, report: IndexReport, *, forget: bool | None
+) -> list[tuple]:
+    """Index the queued processes into the index in `directory`; returns the queue rows it indexed.
+
+    With forget=None the rows are forgotten unless a rebuild is under way once they have been read: a rebuild
+    that starts later reads every change those rows stand for, since their ingests had committed."""
     ix = open_index(directory)
-    fields = frozenset(ix.schema.names())
-    total = 0
     with session_factory() as session:
         queued = session.execute(select(IndexQueue.ocid, IndexQueue.queued_at).order_by(IndexQueue.ocid)).all()
+    if forget is None:
+        report.kept_queued = rebuilding(directory)
+        forget = not report.kept_queued
+    done = []
     for chunk in _chunks(queued, CHUNK):
         ocids = [ocid for ocid, _ in chunk]
         with session_factory() as session:
             ids = {o: i for o, i in session.execute(select(Process.ocid, Process.id).where(Process.ocid.in_(ocids)))}
             docs = list(documents(session, list(ids.values())))
-        writer = ix.writer(**WRITER_OPTIONS)
-        try:
-            for document in docs:
-                writer.update_document(**_clean(document, fields))
-            for ocid in set(ocids) - set(ids):
-                writer.delete_by_term("ocid", ocid)
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        with session_factory() as session, session.begin():
-            for ocid, queued_at in chunk:
-                session.execute(delete(IndexQueue).where(IndexQueue.ocid == ocid, IndexQueue.queued_at == queued_at))
-        total += len(docs)
-    return total
+        failed = _write(ix, docs, set(ocids) - set(ids), report)
+        finished = [(ocid, queued_at) for ocid, queued_at in chunk if ocid not in failed]
+        if forget:
+            _forget(session_factory, finished)
+        done.extend(finished)
+    return done
 
 
-def rebuild(session_factory: Callable[[], Session], directory: str | Path, *, procs: int = 1) -> int:
-    """Build a fresh index from the database beside the live one, then swap it in; returns the document count."""
+def _forget(session_factory: Callable[[], Session], rows: list[tuple]) -> None:
+    with session_factory() as session, session.begin():
+        for ocid, queued_at in rows:
+            session.execute(delete(IndexQueue).where(IndexQueue.ocid == ocid, IndexQueue.queued_at == queued_at))
+
+
+def apply_queue(session_factory: Callable[[], Session], directory: str | Path, *, timeout: float = LOCK_TIMEOUT) -> int:
+    """Index every queued process (see `update_index`); returns how many were indexed."""
+    return update_index(session_factory, directory, timeout=timeout).indexed
+
+
+# Full rebuild -----------------------------------------------------------------------------------------------
+
+
+def rebuild(
+    session_factory: Callable[[], Session],
+    directory: str | Path,
+    *,
+    procs: int = 1,
+    timeout: float = LOCK_TIMEOUT,
+    report: IndexReport | None = None,
+) -> int:
+    """Build a fresh index from the database beside the live one, then swap it in; returns the document count.
+
+    What is queued when the build ends (processes ingested meanwhile, whose updates went to the old index) is
+    replayed into the new index under the writers' lock before the swap."""
+    report = report if report is not None else IndexReport()
     target = Path(directory)
-    building = target.with_name(target.name + ".building")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
+    building = _sibling(target, ".building")
+    with _flock(_sibling(target, ".rebuild.lock"), timeout, "rebuild"):
+        shutil.rmtree(building, ignore_errors=True)
+        building.mkdir(parents=True)
+        count = _build(session_factory, building, procs, report)
+        with writing(target, timeout, "rebuild"):
+            replayed = _apply(session_factory, building, IndexReport(), forget=False)
+            _swap(building, target)
+            _forget(session_factory, replayed)
+    return count
+
+
+def _build(session_factory: Callable[[], Session], building: Path, procs: int, report: IndexReport) -> int:
     ix = whoosh_index.create_in(building, process_schema())
-    fields = frozenset(ix.schema.names())
-    started = datetime.now(timezone.utc)
+    schema = ix.schema
     count = 0
     options: dict = dict(WRITER_OPTIONS)
     if procs > 1:
         options.update(procs=procs, multisegment=True)
-    writer = ix.writer(**options)
-    try:
-        with session_factory() as session:
-            last_id = 0
-            while True:
-                ids = list(
-                    session.scalars(select(Process.id).where(Process.id > last_id).order_by(Process.id).limit(CHUNK))
-                )
-                if not ids:
-                    break
-                for document in documents(session, ids):
-                    writer.add_document(**_clean(document, fields))
-                    count += 1
-                last_id = ids[-1]
-                session.expunge_all()
-    except BaseException:
-        writer.cancel()
-        shutil.rmtree(building, ignore_errors=True)
-        raise
-    writer.commit()
-    old = target.with_name(target.name + ".old")
+    with fixed_writer.multiprocess_fix() if procs > 1 else _nothing():
+        writer = fixed_writer.writer(ix, **options)
+        try:
+            with session_factory() as session:
+                last_id = 0
+                while True:
+                    ids = list(
+                        session.scalars(
+                            select(Process.id).where(Process.id > last_id).order_by(Process.id).limit(CHUNK)
+                        )
+                    )
+                    if not ids:
+                        break
+                    for document in documents(session, ids):
+                        writer.add_document(**_clean(document, schema, report))
+                        count += 1
+                    last_id = ids[-1]
+                    session.expunge_all()
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        writer.commit()
+    return count
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _swap(building: Path, target: Path) -> None:
+    """Put the new folder in the old one's place; the old one is removed."""
+    old = _sibling(target, ".old")
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         target.rename(old)
     building.rename(target)
     shutil.rmtree(old, ignore_errors=True)
-    with session_factory() as session, session.begin():
-        session.execute(delete(IndexQueue).where(IndexQueue.queued_at <= started))
-    return count

@@ -121,6 +121,7 @@ def search():  # type: ignore[no-untyped-def]
             pages=results.pages,
             total=results.total,
             corrected=results.corrected,
+            notice=results.notice,
             results=[
                 {
                     "ocid": hit.ocid,

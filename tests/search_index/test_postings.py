@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from search_index.postings import Postings
 from search_index.query import SearchIndex, _top, parse_query
+from search_index.whoosh_internals.postings import Postings
 from tests.conftest import DEMO_DATA
 
 QUERIES = [

@@ -8,7 +8,8 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.qparser import QueryParser
 
-from search_index.query import _CONTEXT, _WHOLE, _highlight, parse_query
+from search_index.highlighting import CONTEXT, WHOLE, highlight_text
+from search_index.parsing import parse_query
 from search_index.schema import SEARCH_FIELD, process_schema
 
 
@@ -30,12 +31,12 @@ def test_anything_else_still_goes_through_the_parser(searcher, text):
 
 
 def test_highlighting_marks_words_whatever_their_accents_and_case():
-    marked = _highlight("Réfection de l'ÉCOLE <Saint-Jean>", frozenset({"ecole"}), _WHOLE, 400)
+    marked = highlight_text("Réfection de l'ÉCOLE <Saint-Jean>", frozenset({"ecole"}), WHOLE, 400)
     assert re.search(r'<mark class="hl t\d+">ÉCOLE</mark>', marked)
     assert "&lt;Saint-Jean&gt;" in marked
 
 
 def test_text_without_the_words_is_cut_and_escaped_not_marked():
     text = "<b>Entretien</b> " + "des parcs " * 40
-    shown = _highlight(text, frozenset({"ecole"}), _CONTEXT, 60)
+    shown = highlight_text(text, frozenset({"ecole"}), CONTEXT, 60)
     assert shown.startswith("&lt;b&gt;Entretien&lt;/b&gt;") and shown.endswith("…") and "<mark" not in shown

@@ -11,8 +11,10 @@ scored by their word pairs in the catch-all field, with word positions checked w
 elsewhere scored as the sum of their words). Anything else (OR, NOT, prefixes, ranges) returns None and goes
 through Whoosh's own matchers.
 
-This reads Whoosh's on-disk format through the matcher's block methods (`_read_ids`, `_next_block`), which are
-internal: the tests compare every answer with Whoosh's own, so a format change fails loudly rather than quietly.
+This reads Whoosh's on-disk format through the block reader's private methods (`_read_data`, `_next_block`)
+and decodes the Positions format by hand. `search_index.whoosh_internals.usable` checks the Whoosh version,
+codec and weighting before a searcher's postings are read this way; the tests compare every answer with
+Whoosh's own on an index of several segments with deletions and posting lists of many blocks.
 """
 
 from __future__ import annotations
@@ -25,14 +27,13 @@ from math import log
 from pickle import loads
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.query import And, Phrase, Query, Term
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from search_index.schema import PAIR_FIELD, SEARCH_FIELD
 
-B, K1 = 0.75, 1.2  # Whoosh's BM25F defaults, which the index is searched with
 # Postings kept in memory per index version (16 bytes each): common words recur across queries and pages, and a
 # million-document index holds words with hundreds of thousands of postings.
 CACHED_POSTINGS = 4_000_000
@@ -110,7 +111,7 @@ class Postings:
         if field not in lengths:
             parts = []
             for reader, _ in self.leaves:
-                column = reader._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+                column = reader._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
                 count = reader.doc_count_all()
                 if column is None:
                     parts.append(np.zeros(count, dtype=np.uint8))
@@ -124,11 +125,13 @@ class Postings:
         if not len(docnums):
             return np.empty(0, dtype=np.float64)
         searcher = self.searcher
+        weighting = searcher.weighting  # plain BM25F, as the guard checked
+        b, k1 = weighting.B, weighting.K1
         # The term's document frequency is its number of postings (deleted documents included, as in Whoosh).
         idf = log(searcher.doc_count_all() / (len(docnums) + 1)) + 1
         average = searcher.avg_field_length(field) or 1
         lengths = self.lengths(field)[docnums]
-        return idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / average)))
+        return idf * ((weights * (k1 + 1)) / (weights + k1 * ((1 - b) + b * lengths / average)))
 
     def match(self, query: Query) -> Matches | None:
         """The matches of a word, AND of words, or phrase; None for any other shape."""

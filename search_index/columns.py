@@ -1,0 +1,138 @@
+"""Structured filters and sorts, as numpy operations over the index's sortable columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+from whoosh.query import Term
+from whoosh.searching import Searcher
+
+from search_index.schema import MISSING
+
+EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Structured filters. Amount bounds apply only with a currency: amounts are never compared across currencies."""
+
+    currency: str | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    date_from: date | None = None  # on the date the process was last updated, inclusive
+    date_to: date | None = None
+
+    def active(self) -> bool:
+        return any(v is not None for v in (self.currency, self.date_from, self.date_to)) or (
+            self.currency is not None and (self.min_amount is not None or self.max_amount is not None)
+        )
+
+
+def cents(amount: Decimal) -> int:
+    return int((Decimal(amount) * 100).to_integral_value())
+
+
+def day_start(day: date) -> int:
+    """Epoch seconds at the start of the day (UTC); any date, even the last one there is."""
+    return (day - EPOCH).days * 86_400
+
+
+def day_end(day: date) -> int:
+    """Epoch seconds at the start of the next day: the exclusive end of `day`."""
+    return day_start(day) + 86_400
+
+
+class Columns:
+    """A searcher's sortable columns as numpy arrays, built once per index version, so that filters and orders
+    over every document are array operations rather than a Python loop or a range query per request."""
+
+    def __init__(self, searcher: Searcher, cache: dict | None = None):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.size = self.reader.doc_count_all()
+        self._cache: dict = cache if cache is not None else {}
+
+    def numeric(self, name: str) -> np.ndarray:
+        """Values in Whoosh's sortable (order-preserving unsigned) form; MISSING (0) sorts below everything."""
+        if name not in self._cache:
+            values = self.reader.column_reader(name, translate=False)
+            self._cache[name] = np.fromiter(values, dtype=np.uint64, count=self.size)
+        return self._cache[name]
+
+    def live(self) -> np.ndarray:
+        if "live" not in self._cache:
+            live = np.ones(self.size, dtype=bool)
+            if self.reader.has_deletions():
+                live[:] = False
+                live[np.fromiter(self.reader.all_doc_ids(), dtype=np.int64)] = True
+            self._cache["live"] = live
+        return self._cache["live"]
+
+    def currency(self) -> tuple[np.ndarray, list[str]]:
+        """A code per document (-1: none) and the currencies in code order, which is alphabetical."""
+        if "currency" not in self._cache:
+            names = sorted(t.decode() for t in self.reader.lexicon("currency"))
+            codes = np.full(self.size, -1, dtype=np.int16)
+            for code, name in enumerate(names):
+                codes[np.fromiter(self.searcher.docs_for_query(Term("currency", name)), dtype=np.int64)] = code
+            self._cache["currency_names"] = names
+            self._cache["currency"] = codes
+        return self._cache["currency"], self._cache["currency_names"]
+
+    def sortable(self, name: str, value: int) -> int:
+        """A value in the column's sortable form, clamped to what the column can hold (a bound beyond it
+        excludes or includes everything on that side, as it would with unlimited columns)."""
+        field = self.searcher.schema[name]
+        value = min(max(int(value), field.min_value), field.max_value)
+        return int(field.to_column_value(value))
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        mask = self.live().copy()
+        if filters.currency is not None:
+            codes, names = self.currency()
+            mask &= codes == (names.index(filters.currency) if filters.currency in names else -2)
+            amounts = self.numeric("amount")
+            if filters.min_amount is not None:
+                low = _cents_or_none(filters.min_amount)
+                mask &= amounts >= self.sortable("amount", low) if low is not None else False
+            if filters.max_amount is not None:
+                high = _cents_or_none(filters.max_amount)
+                mask &= (amounts <= self.sortable("amount", high)) & (amounts != MISSING) if high is not None else False
+        when = self.numeric("when") if filters.date_from or filters.date_to else None
+        if filters.date_from is not None:
+            mask &= when >= self.sortable("when", day_start(filters.date_from))
+        if filters.date_to is not None:
+            mask &= (when < self.sortable("when", day_end(filters.date_to))) & (when != MISSING)
+        return mask
+
+    def order(self, docnums: np.ndarray, sort: str, limit: int) -> np.ndarray:
+        """The first `limit` of these documents, newest or largest first (amounts grouped by currency)."""
+        if sort == "amount":
+            codes, _ = self.currency()
+            # Documents without a currency (code -1) go after every currency, as with missing amounts.
+            group = np.where(codes[docnums] < 0, np.iinfo(np.int16).max, codes[docnums])
+            keys = (docnums, ~self.numeric("amount")[docnums], group)  # lexsort: last key first
+        else:
+            keys = (docnums, ~self.numeric("when")[docnums])
+        if len(docnums) > limit * 4:
+            # Only the head is shown: partition on the primary key first, then sort that head exactly.
+            primary = keys[-1]
+            cut = np.partition(primary, limit - 1)[limit - 1]
+            head = primary <= cut
+            keys = tuple(k[head] for k in keys)
+            docnums = docnums[head]
+        return docnums[np.lexsort(keys)][:limit]
+
+
+def _cents_or_none(amount: Decimal) -> int | None:
+    """Cents of a bound; None for a bound that is not a number (NaN), which nothing satisfies."""
+    try:
+        value = Decimal(amount)
+        if value.is_infinite():
+            return (1 << 64) if value > 0 else -(1 << 64)  # clamped to the column by `sortable`
+        return cents(value)
+    except (InvalidOperation, ValueError, TypeError):
+        return None

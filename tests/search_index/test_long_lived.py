@@ -1,0 +1,148 @@
+"""Searches from a long-lived worker while small ingests change the index, as under gunicorn: the same thread
+keeps its searcher from one request to the next while commits add segments and Whoosh merges them."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from search_index.query import Filters, SearchIndex, search_processes
+from tests.conftest import ROOT, load_into, make_app, missing
+
+STEPS = 9  # Whoosh merges small segments from the fifth commit on
+
+SEARCHES = [
+    {"q": ""},
+    {"q": "", "sort": "amount"},
+    {"q": "road"},
+    {"q": "road", "sort": "date"},
+    {"q": "road", "sort": "amount"},
+    {"q": "road works"},
+    {"q": '"road works"'},
+    {"q": "road OR bridge"},
+    {"q": "bri*"},
+    {"q": "NOT bridge"},
+    {"q": "road", "filters": Filters(currency="CAD")},
+    {"q": "", "filters": Filters(currency="CAD", min_amount=Decimal(20))},
+    {"q": "road", "sort": "date", "filters": Filters(date_from=__import__("datetime").date(2020, 1, 1))},
+]
+
+
+def release(step: int, number: int) -> dict:
+    """Process `number` as released at `step`: new processes and changes to earlier ones (which leave deleted
+    documents in older segments)."""
+    return {
+        "ocid": f"ocds-test00-{number}",
+        "id": f"r{step}",
+        "date": f"2020-01-{step + 1:02d}T00:00:00Z",
+        "tag": ["tender"],
+        "tender": {
+            "title": f"Road works {number} step {step}" + (" bridge" if number % 3 == 0 else ""),
+            "value": {"amount": 10 * number + step, "currency": "CAD" if number % 2 else "MXN"},
+        },
+    }
+
+
+def ingest_step(app, folder: Path, step: int) -> None:
+    path = folder / f"step{step}.json"
+    releases = [release(step, n) for n in (step, step + 1, (step * 7) % 5)]
+    path.write_text(json.dumps({"releases": releases}), encoding="utf-8")
+    result = load_into(app, path)
+    assert result.status == "succeeded", result.errors
+
+
+def answer(index: SearchIndex, search: dict) -> tuple[int, list[str]]:
+    page = search_processes(index, per_page=50, **search)
+    return page.total, [hit.ocid for hit in page.hits]
+
+
+def test_one_searcher_across_ingests_that_merge_segments(app, tmp_path):
+    index = SearchIndex(app.config["INDEX_DIR"])  # one thread, kept across "requests"
+    for step in range(STEPS):
+        ingest_step(app, tmp_path, step)
+        for search in SEARCHES:
+            assert answer(index, search) == answer(SearchIndex(app.config["INDEX_DIR"]), search), (step, search)
+        ocids = answer(index, {"q": ""})[1]
+        assert len(ocids) == len(set(ocids)), step  # a changed process once, however many commits touched it
+    assert search_processes(index, q="road").total == len({n for s in range(STEPS) for n in (s, s + 1, s * 7 % 5)})
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, dict | None]:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+
+def test_gunicorn_worker_keeps_answering_across_ingests(tmp_path):
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        missing("gunicorn is not installed (pip install -e '.[bench]')")
+    database = f"sqlite:///{tmp_path / 'portal.sqlite'}"
+    app = make_app(database, tmp_path)
+    ingest_step(app, tmp_path, 0)
+    port = _free_port()
+    env = dict(os.environ, PORTAL_DATABASE_URL=database, PORTAL_INDEX_DIR=app.config["INDEX_DIR"])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "portal.wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}/search.json"
+    try:
+        for _ in range(100):
+            try:
+                if _get(base)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start")
+        queries = [
+            "?q=",
+            "?q=road",
+            "?q=road&sort=date",
+            "?q=road&sort=amount",
+            "?q=&sort=amount",
+            "?q=road&currency=CAD",
+            "?q=road+OR+bridge",
+            "?q=%22road+works%22&date_from=2020-01-01",
+        ]
+        for step in range(1, STEPS):
+            ingest_step(app, tmp_path, step)
+            for query in queries:
+                status, body = _get(base + query)
+                assert status == 200, (step, query, server.stderr.peek(4000) if server.poll() is not None else "")
+                fresh = app.test_client().get("/search.json" + query).get_json()  # a searcher opened now
+                ours = (body["total"], [(hit["ocid"], hit["title"], hit["value"]) for hit in body["results"]])
+                theirs = (fresh["total"], [(hit["ocid"], hit["title"], hit["value"]) for hit in fresh["results"]])
+                assert ours == theirs, (step, query)
+            assert _get(base + "?q=road")[1]["total"] == len(
+                {n for s in range(step + 1) for n in (s, s + 1, s * 7 % 5)}
+            )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        app.extensions["portal.engine"].dispose()
