@@ -16,7 +16,7 @@ from ingest.runner import record_index_failure, run_ingest
 from portal.app import create_app
 from portal.database import upgrade_database
 from portal.resources import demo_data_folder
-from search_index.indexer import apply_queue, rebuild
+from search_index.indexer import IndexBusy, IndexReport, rebuild, update_index
 
 DEMO_SOURCE = "Demo set (real published OCDS)"
 
@@ -31,13 +31,28 @@ def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
     )
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
+    sessions = app.extensions["portal.sessions"]
     try:
-        indexed = apply_queue(app.extensions["portal.sessions"], app.config["INDEX_DIR"])
+        report = update_index(sessions, app.config["INDEX_DIR"])
+    except IndexBusy as error:  # the data is committed and queued: the next update indexes it
+        record_index_failure(sessions, result.run_id, str(error))
+        click.echo(f"error: {error}", err=True)
+        return 1
     except Exception as error:  # the data is committed; the run must not say "succeeded" over a stale index
-        record_index_failure(app.extensions["portal.sessions"], result.run_id, f"{type(error).__name__}: {error}")
+        record_index_failure(sessions, result.run_id, f"{type(error).__name__}: {error}")
         raise
-    click.echo(f"search index: {indexed} processes updated")
+    click.echo(f"search index: {report.indexed} processes updated")
+    echo_index_report(report)
     return 1 if result.errors else 0
+
+
+def echo_index_report(report: IndexReport) -> None:
+    for field, count in report.values_left_out.items():
+        click.echo(f"search index: {count} processes without a sortable {field} (value out of range)")
+    for ocid, why in report.skipped.items():
+        click.echo(f"search index: {ocid} not indexed, kept queued: {why}", err=True)
+    if report.kept_queued:
+        click.echo("search index: a rebuild is running; it will take these changes in before it swaps")
 
 
 cli = FlaskGroup(create_app=create_app, add_default_commands=False, help="The open procurement portal.")
@@ -62,8 +77,15 @@ def ingest(location: str, source: str | None) -> None:
 @click.option("--procs", default=1, show_default=True, help="Writer processes for the build.")
 def reindex(procs: int) -> None:
     """Rebuild the search index from the database."""
-    count = rebuild(current_app.extensions["portal.sessions"], current_app.config["INDEX_DIR"], procs=procs)
+    report = IndexReport()
+    try:
+        count = rebuild(
+            current_app.extensions["portal.sessions"], current_app.config["INDEX_DIR"], procs=procs, report=report
+        )
+    except IndexBusy as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"search index rebuilt: {count} processes")
+    echo_index_report(report)
 
 
 @cli.command("demo")
