@@ -18,6 +18,7 @@ from typing import IO, Any
 
 import ijson
 
+from portal.domain.ocds import loads
 from portal.vocabulary import FoundKind
 
 STREAM_ABOVE = 64 * 1024 * 1024  # JSON documents larger than this are parsed incrementally, not in one piece
@@ -35,6 +36,8 @@ class PackageInfo:
     published_date: str | None = None
     publisher_name: str | None = None
     encoding: str = "utf-8"
+    version: str | None = None  # the package's OCDS `version`, as published
+    is_package: bool = False  # read from a real package (not a single release): a missing `version` means 1.0
 
 
 @dataclass
@@ -72,6 +75,8 @@ def _package_info(document: dict, encoding: str) -> PackageInfo:
         published_date=str(info["publishedDate"]) if info.get("publishedDate") else None,
         publisher_name=publisher.get("name") if isinstance(publisher.get("name"), str) else None,
         encoding=encoding,
+        version=str(info["version"]) if info.get("version") is not None else None,
+        is_package=info is document and ("releases" in document or "records" in document),
     )
 
 
@@ -159,7 +164,7 @@ def _read_lines(stream: IO[bytes], where: str, info: PackageInfo) -> Iterator[Fo
         if encoding not in ("utf-8", "utf-8-sig"):
             info.encoding = encoding
         try:
-            document = json.loads(text)
+            document = loads(text)
         except json.JSONDecodeError as error:
             raise IngestError(f"{where}: invalid JSON at line {number}, column {error.colno}: {error.msg}") from None
         is_package = isinstance(document, dict) and ("releases" in document or "records" in document)
@@ -173,7 +178,7 @@ def _read_streaming(stream: IO[bytes], where: str, info: PackageInfo) -> Iterato
     builder: ijson.ObjectBuilder | None = None
     kind, index = "", 0
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=True):
+        for prefix, event, value in ijson.parse(stream):
             if builder is not None:
                 builder.event(event, value)
                 if prefix == f"{kind}s.item" and event in ("end_map", "end_array"):
@@ -193,6 +198,10 @@ def _read_streaming(stream: IO[bytes], where: str, info: PackageInfo) -> Iterato
                 info.published_date = value
             elif prefix == "publisher.name" and event == "string":
                 info.publisher_name = value
+            elif prefix == "version" and event == "string":
+                info.version = value
+            elif prefix == "" and event == "map_key" and value in ("releases", "records"):
+                info.is_package = True
     except ijson.JSONError as error:
         raise IngestError(f"{where}: invalid JSON near byte {stream.tell()}: {error}") from None
 
@@ -216,7 +225,7 @@ def read_file(
                 continue
             text, info.encoding = decode(stream.read(), declared_encoding)
             try:
-                document = json.loads(text)
+                document = loads(text)
             except json.JSONDecodeError as error:
                 if error.msg == "Extra data" and text.lstrip().startswith("{"):
                     # JSON Lines under a .json name: read it as lines.

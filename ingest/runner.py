@@ -16,15 +16,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from ingest.fetch import download
-from ingest.ocds import IngestError, read_file
-from portal.domain.ocds import canonical_json, checksum, parse_date, release_content, release_stages
-from portal.domain.records import compile_processes
-from portal.models import IngestRun, Package, PublishedRecord, Release, Source, utcnow
-from portal.vocabulary import FoundKind, RunStatus
+from ingest.ocds import IngestError, PackageInfo, read_file
+from portal.domain.ocds import (
+    KeyTooLong,
+    canonical_json,
+    check_key,
+    checksum,
+    ocds_version,
+    read_date,
+    release_content,
+    release_stages,
+)
+from portal.domain.records import compile_processes, next_load_number
+from portal.models import KEY_LENGTH, IngestRun, Package, PublishedRecord, Release, Source, utcnow
+from portal.vocabulary import FoundKind, OcdsVersion, RunStatus
 
 BATCH = 2000  # releases stored and compiled together; bounds memory whatever the file size
 ANALYZE_AFTER = 1000  # new releases in a file after which PostgreSQL's planner statistics are refreshed
@@ -109,8 +118,20 @@ def _package(session: Session, source: Source, run_id: int, location: str, diges
     return package
 
 
-def _store_releases(session: Session, package: Package, batch: list, counts: Counts) -> dict[str, dict]:
-    """Insert the releases not already stored; return them by checksum (their ocids need recompiling)."""
+@dataclass
+class Loading:
+    """What every release of one file is stored with: the file's load number, its package's date and version."""
+
+    number: int
+    info: PackageInfo
+
+
+def _store_releases(
+    session: Session, package: Package, batch: list, counts: Counts, loading: Loading
+) -> tuple[dict[str, dict], set[str]]:
+    """Insert the releases not already stored, and mark those stored before as loaded again. Return the new ones
+    by checksum and the ocids to recompile (the new releases', and those whose used version may have changed)."""
+    published = read_date(loading.info.published_date).utc
     rows: dict[tuple[str, str, str], dict] = {}
     for found in batch:
         release = found.data
@@ -119,6 +140,8 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
         if not isinstance(ocid, str) or not ocid.strip() or release_id in (None, ""):
             counts.note(found.where, "release without an ocid or id: skipped")
             continue
+        check_key("ocid", ocid, KEY_LENGTH)
+        check_key("release id", str(release_id), KEY_LENGTH)
         text = canonical_json(release)
         content = release_content(release)
         # Most releases carry no collection-script keys: then the stored text is also the content hashed.
@@ -126,16 +149,25 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
         if key in rows:
             counts.releases_unchanged += 1
             continue
-        date, date_note = parse_date(release.get("date"))
-        if date_note:
-            counts.note(found.where, date_note)
+        date = read_date(release.get("date"))
+        if date.note:
+            counts.note(found.where, date.note)
+        if loading.info.is_package:
+            version = ocds_version(loading.info.version)
+        else:  # no package: the release's own `version` if it has one, else 1.1
+            version = ocds_version(release["version"]) if release.get("version") is not None else OcdsVersion.V1_1
         rows[key] = {
             "ocid": ocid,
             "release_id": str(release_id),
             "checksum": key[2],
             "package_id": package.id,
-            "date": date,
-            "date_published": str(release.get("date"))[:64] if release.get("date") is not None else None,
+            "last_package_id": package.id,
+            "published": published,
+            "loaded": loading.number,
+            "ocds_version": version,
+            "date": date.utc,
+            "date_offset": date.offset,
+            "date_published": str(release.get("date")) if release.get("date") is not None else None,
             "tag": json.dumps(release.get("tag"), ensure_ascii=False) if "tag" in release else None,
             "stages": " ".join(release_stages(release)),
             "from_record": found.from_record,
@@ -143,33 +175,51 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
             "_release": release,
         }
     ocids = sorted({key[0] for key in rows})
-    stored: set[tuple[str, str, str]] = set()
+    stored: dict[tuple[str, str, str], tuple[int, object]] = {}
     for start in range(0, len(ocids), 500):
         chunk = ocids[start : start + 500]
-        query = select(Release.ocid, Release.release_id, Release.checksum).where(Release.ocid.in_(chunk))
-        stored.update((ocid, release_id, digest) for ocid, release_id, digest in session.execute(query))
-    known_ids = {(ocid, release_id) for ocid, release_id, _ in stored}
-    new_rows = []
+        query = select(Release.ocid, Release.release_id, Release.checksum, Release.id, Release.published)
+        stored.update(((o, r, d), (i, p)) for o, r, d, i, p in session.execute(query.where(Release.ocid.in_(chunk))))
+    versions: dict[tuple[str, str], int] = {}
+    for key in stored:
+        versions[key[:2]] = versions.get(key[:2], 0) + 1
+    new_rows, again, recompile = [], [], set()
     for key, row in rows.items():
         if key in stored:
             counts.releases_unchanged += 1
+            # Loading identical content again counts as loading it: it may become the version used.
+            row_id, was = stored[key]
+            again.append(
+                {
+                    "id": row_id,
+                    "loaded": loading.number,
+                    "last_package_id": package.id,
+                    "published": max((p for p in (was, published) if p is not None), default=None),
+                }
+            )
+            if versions[key[:2]] > 1:
+                recompile.add(key[0])
             continue
-        if key[:2] in known_ids:
+        if key[:2] in versions:
             counts.conflicts += 1
             counts.note(f"{key[0]} release {key[1]}", "published again with different content: both kept")
-        known_ids.add(key[:2])
+        versions[key[:2]] = versions.get(key[:2], 0) + 1
         new_rows.append(row)
     parsed = {row["checksum"]: row.pop("_release") for row in new_rows}
     if new_rows:
         session.execute(insert(Release.__table__), new_rows)  # Core: no ORM bookkeeping per row
+    if again:
+        session.execute(update(Release), again)
     counts.releases_new += len(new_rows)
-    return parsed
+    return parsed, recompile | {row["ocid"] for row in new_rows}
 
 
-def _store_record(session: Session, package: Package, record: dict) -> None:
+def _store_record(session: Session, package: Package, record: dict) -> str | None:
+    """Keep a publisher's record; return its ocid when its releases are linked, not embedded (it then stands in)."""
     ocid = record.get("ocid")
     if not isinstance(ocid, str):
-        return
+        return None
+    check_key("ocid", ocid, KEY_LENGTH)
     text = canonical_json(record)
     digest = checksum(text)
     exists = session.scalar(
@@ -177,12 +227,18 @@ def _store_record(session: Session, package: Package, record: dict) -> None:
     )
     if exists is None:
         session.add(PublishedRecord(ocid=ocid, checksum=digest, package_id=package.id, data=text))
+    releases = record.get("releases") if isinstance(record.get("releases"), list) else []
+    linked = any(isinstance(r, dict) and "url" in r and "id" not in r for r in releases)
+    return ocid if linked else None
 
 
-def _flush_batch(session: Session, package: Package, batch: list, counts: Counts) -> None:
-    stored = _store_releases(session, package, batch, counts)
-    if stored:
-        report = compile_processes(session, {release["ocid"] for release in stored.values()}, known=stored)
+def _flush_batch(
+    session: Session, package: Package, batch: list, counts: Counts, loading: Loading, extra: set[str] = frozenset()
+) -> None:
+    stored, ocids = _store_releases(session, package, batch, counts, loading)
+    if ocids or extra:
+        session.flush()
+        report = compile_processes(session, ocids | extra, known=stored)
         counts.processes_compiled += len(report.changed)
         for entry in report.notes:
             counts.note(entry["where"], entry["note"])
@@ -202,19 +258,24 @@ def load_file(
     counts = Counts(files=1)
     info, found = read_file(path, declared_encoding=charset, name=location)
     package = _package(session, source, run_id, location, _file_checksum(path))
+    loading = Loading(next_load_number(session), info)
     batch: list = []
-    for item in found:
-        if item.kind == FoundKind.RELEASE:
-            batch.append(item)
-            if len(batch) >= BATCH:
-                _flush_batch(session, package, batch, counts)
-        elif item.kind == FoundKind.RECORD:
-            _store_record(session, package, item.data)
-        for note in item.notes:
-            counts.note(item.where, note)
-    _flush_batch(session, package, batch, counts)
+    linked: set[str] = set()
+    try:
+        for item in found:
+            if item.kind == FoundKind.RELEASE:
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    _flush_batch(session, package, batch, counts, loading)
+            elif item.kind == FoundKind.RECORD and (ocid := _store_record(session, package, item.data)):
+                linked.add(ocid)
+            for note in item.notes:
+                counts.note(item.where, note)
+        _flush_batch(session, package, batch, counts, loading, linked)
+    except KeyTooLong as error:
+        raise IngestError(f"{location}: {error}") from None
     # Package metadata is only complete once the whole file has been read.
-    package.uri, package.published_date = info.uri, info.published_date
+    package.uri, package.published_date, package.version = info.uri, info.published_date, info.version
     package.publisher_name, package.encoding = info.publisher_name, info.encoding
     if info.encoding not in ("utf-8", "utf-8-sig"):
         counts.note(location, f"not UTF-8: read as {info.encoding}")

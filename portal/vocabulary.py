@@ -62,3 +62,25 @@ class FoundKind(StrEnum):
     RELEASE = "release"
     RECORD = "record"
     NOTE = "note"  # e.g. a record's linked release that was not fetched
+
+
+class CompiledBy(StrEnum):
+    """Who compiled a process's record: the portal from the releases, or the publisher (linked releases)."""
+
+    PORTAL = "portal"
+    PUBLISHER = "publisher"
+
+
+class OcdsVersion(StrEnum):
+    """The OCDS versions whose merge rules the portal applies."""
+
+    V1_0 = "1.0"
+    V1_1 = "1.1"
+
+
+class Block(StrEnum):
+    """The parts of a compiled release that items, amendments and documents belong to."""
+
+    TENDER = "tender"
+    AWARD = "award"
+    CONTRACT = "contract"
