@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from portal.domain.headline import Headline, headline_value
-from portal.domain.ocds import check_key, normalise_name, read_date, read_money
+from portal.domain.ocds import check_key, filled, normalise_name, read_date, read_money
 from portal.models import KEY_LENGTH
 from portal.vocabulary import Block, PartyRole
 
@@ -169,7 +169,7 @@ class _Reader:
             entries.append(block["amendment"])
         rows = []
         for entry in entries:
-            if not any(v not in (None, "", [], {}) for v in entry.values()):
+            if not filled(entry):
                 continue  # an empty amendments entry is not an amendment
             row = {
                 "parent": parent,

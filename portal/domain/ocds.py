@@ -264,14 +264,17 @@ def release_stages(release: dict) -> list[Stage]:
 SCHEMAS = {OcdsVersion.V1_1: "schema/release-schema.json", OcdsVersion.V1_0: "schema/release-schema-1.0.3.json"}
 
 
-def _filled(entry: object) -> bool:
-    return isinstance(entry, dict) and any(v not in (None, "", [], {}) for v in entry.values())
+def filled(entry: object) -> bool:
+    """An object with at least one value that is not empty (null, blank text, [] or {})."""
+    return isinstance(entry, dict) and any(
+        not (v is None or v in ([], {}) or (isinstance(v, str) and not v.strip())) for v in entry.values()
+    )
 
 
 def _amended(block: dict) -> bool:
     """An `amendments` entry that is empty is not an amendment."""
     entries = block.get("amendments") if isinstance(block.get("amendments"), list) else []
-    return _filled(block.get("amendment")) or any(_filled(entry) for entry in entries)
+    return filled(block.get("amendment")) or any(filled(entry) for entry in entries)
 
 
 @cache
