@@ -32,6 +32,7 @@ from portal.domain.ocds import (
     release_stages,
 )
 from portal.domain.records import compile_processes, next_load_number
+from portal.domain.validation import schema_errors
 from portal.models import KEY_LENGTH, IngestRun, Package, PublishedRecord, Release, Source, utcnow
 from portal.vocabulary import FoundKind, OcdsVersion, RunStatus
 
@@ -50,6 +51,7 @@ class Counts:
     releases_new: int = 0
     releases_unchanged: int = 0
     conflicts: int = 0
+    releases_invalid: int = 0  # new releases with OCDS schema errors (noted on each release)
     processes_compiled: int = 0
     notes: list[dict] = field(default_factory=list)
     notes_dropped: int = 0
@@ -61,7 +63,7 @@ class Counts:
             self.notes_dropped += 1
 
     def add(self, other: Counts) -> None:
-        for name in ("files", "releases_seen", "releases_new", "releases_unchanged", "conflicts"):
+        for name in ("files", "releases_seen", "releases_new", "releases_unchanged", "conflicts", "releases_invalid"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.processes_compiled += other.processes_compiled
         for entry in other.notes:
@@ -204,6 +206,10 @@ def _store_releases(
             counts.conflicts += 1
             counts.note(f"{key[0]} release {key[1]}", "published again with different content: both kept")
         versions[key[:2]] = versions.get(key[:2], 0) + 1
+        row["notes"] = schema_errors(release_content(row["_release"])) or None
+        if row["notes"]:
+            counts.releases_invalid += 1
+            counts.note(f"{key[0]} release {key[1]}", f"OCDS schema: {row['notes'][0]}")
         new_rows.append(row)
     parsed = {row["checksum"]: row.pop("_release") for row in new_rows}
     if new_rows:
@@ -366,6 +372,7 @@ def _finish(session_factory: SessionFactory, run_id: int, counts: Counts, errors
         run.status, run.finished_at = status, utcnow()
         run.files, run.releases_seen, run.releases_new = counts.files, counts.releases_seen, counts.releases_new
         run.releases_unchanged, run.conflicts = counts.releases_unchanged, counts.conflicts
+        run.releases_invalid = counts.releases_invalid
         run.processes_compiled = counts.processes_compiled
         notes = list(counts.notes)
         if counts.notes_dropped:

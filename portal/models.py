@@ -139,6 +139,7 @@ class IngestRun(Base):
     releases_new: Mapped[int] = mapped_column(Integer, default=0)
     releases_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     conflicts: Mapped[int] = mapped_column(Integer, default=0)
+    releases_invalid: Mapped[int] = mapped_column(Integer, default=0)  # with OCDS schema errors
     processes_compiled: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     # Data-quality notes ("timestamp without offset read as UTC", ...), each {"where": ..., "note": ...}.
@@ -199,7 +200,7 @@ class Release(Base, PublishedOffsets):
     tag: Mapped[str | None] = mapped_column(Text)  # as published, JSON text (a list, or a publisher's string)
     stages: Mapped[str] = mapped_column(String(200), default="")  # Stage words from content: "tender award contract"
     from_record: Mapped[bool] = mapped_column(default=False)  # embedded in a published record
-    notes: Mapped[list | None] = mapped_column(JSON)  # data-quality notes: schema errors, as text
+    notes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # data-quality notes: schema errors, as text
     data: Mapped[str] = mapped_column(Text)  # the release JSON
 
     package: Mapped[Package] = relationship(foreign_keys=[package_id])
@@ -266,7 +267,7 @@ class Process(Base, MoneyColumns, PublishedOffsets):
     conflict_count: Mapped[int] = mapped_column(Integer, default=0)
     merge_rules: Mapped[str] = mapped_column(String(10), default="1.1")  # the OCDS version whose rules merged it
     compiled_by: Mapped[str] = mapped_column(String(20), default="portal")  # CompiledBy
-    notes: Mapped[list | None] = mapped_column(JSON)  # data-quality notes of the compiled record
+    notes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # data-quality notes of the compiled record
     compiled: Mapped[str] = mapped_column(Text)  # the compiled release JSON
     compiled_checksum: Mapped[str] = mapped_column(String(64))
     compiled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -44,6 +44,7 @@ class Figures:
     value_by_currency: list[tuple[str, Decimal, int]]  # currency, committed total, processes
     sources: list[tuple[str, int, datetime | None]]  # name, releases, last successful run
     latest: list[Process]
+    invalid_by_source: dict[str, int] = field(default_factory=dict)  # releases with OCDS schema errors per source
 
 
 def home_figures(session: Session, *, latest: int = 8) -> Figures:
@@ -63,7 +64,15 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
         .group_by(Source.name)
         .order_by(Source.name)
     ).all()
+    invalid = session.execute(
+        select(Source.name, func.count(Release.id))
+        .join(Package, Package.source_id == Source.id)
+        .join(Release, Release.package_id == Package.id)
+        .where(Release.notes.is_not(None))
+        .group_by(Source.name)
+    ).all()
     return Figures(
+        invalid_by_source={name: n for name, n in invalid},
         processes=session.scalar(select(func.count()).select_from(Process)) or 0,
         releases=session.scalar(select(func.count()).select_from(Release)) or 0,
         buyers=session.scalar(select(func.count(func.distinct(Process.buyer_id)))) or 0,

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from portal.domain.processes import home_figures
 from portal.models import (
     KEY_LENGTH,
     Amendment,
@@ -380,3 +381,22 @@ def test_a_record_with_linked_releases_uses_the_publishers_compiled_release(sess
     with sessions() as session:
         run = session.scalars(select(IngestRun)).one()
     assert any("linked release" in n["note"] for n in run.notes)
+
+
+# Validation against the OCDS 1.1.5 schema
+
+
+def test_schema_errors_are_notes_of_the_release_shown_and_counted_per_source(sessions, load, tmp_path, client):
+    broken = release(awards={"id": "a1", "value": {"amount": 5, "currency": "CAD"}})
+    result = load(package(tmp_path, "p.json", broken, release(ocid="ocds-fid000-2")), "city")
+    assert result.status == "succeeded" and result.counts.releases_invalid == 1
+    with sessions() as session:
+        notes = session.scalars(select(Release.notes).where(Release.ocid == OCID)).one()
+        run = session.scalars(select(IngestRun)).one()
+        figures = home_figures(session)
+    assert notes == ["awards: {'id': 'a1', 'value': {'amount': 5, 'currency': 'CAD'}} is not of type 'array'"]
+    assert run.releases_invalid == 1
+    assert figures.invalid_by_source == {"city": 1}
+    text = page(client)
+    assert "release 1: awards:" in text and "is not of type 'array'" in text
+    assert "`awards` is dict, not an array: its entries cannot be read" in text

@@ -110,6 +110,9 @@ def upgrade() -> None:
                type_=sa.Text(),
                existing_nullable=True)
 
+    with op.batch_alter_table('ingest_run', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('releases_invalid', sa.Integer(), nullable=False, server_default=sa.text("0")))
+
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.alter_column('parent_id',
                existing_type=sa.VARCHAR(length=200),
@@ -329,6 +332,9 @@ def downgrade() -> None:
                type_=sa.VARCHAR(length=64),
                existing_nullable=True)
         batch_op.drop_column('version')
+
+    with op.batch_alter_table('ingest_run', schema=None) as batch_op:
+        batch_op.drop_column('releases_invalid')
 
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.alter_column('quantity',
