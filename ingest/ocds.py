@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import ijson
 
-from portal.domain.ocds import loads
+from portal.domain.ocds import exact_numbers, loads
 from portal.vocabulary import FoundKind
 
 STREAM_ABOVE = 64 * 1024 * 1024  # JSON documents larger than this are parsed incrementally, not in one piece
@@ -183,10 +183,11 @@ def _read_streaming(stream: IO[bytes], where: str, info: PackageInfo) -> Iterato
                 builder.event(event, value)
                 if prefix == f"{kind}s.item" and event in ("end_map", "end_array"):
                     spot = f"{where} {kind}s[{index}]"
+                    value = exact_numbers(builder.value)
                     if kind == FoundKind.RECORD:
-                        yield from _from_record(builder.value, spot)
+                        yield from _from_record(value, spot)
                     else:
-                        yield Found(FoundKind.RELEASE, builder.value, spot)
+                        yield Found(FoundKind.RELEASE, value, spot)
                     builder, index = None, index + 1
             elif prefix in ("releases.item", "records.item") and event == "start_map":
                 kind = prefix.split("s.")[0]

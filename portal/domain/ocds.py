@@ -52,6 +52,17 @@ def _number(text: str) -> float | Decimal:
     return number
 
 
+def exact_numbers(value: Any) -> Any:
+    """Decimals from another parser (ijson) as `loads` would give them, so a release read either way is the same."""
+    if isinstance(value, Decimal):
+        return _number(str(value))
+    if isinstance(value, dict):
+        return {k: exact_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [exact_numbers(v) for v in value]
+    return value
+
+
 def loads(text: str | bytes) -> Any:
     """JSON as published, numbers exactly: what ingest reads files with and what stored releases are read back with."""
     return json.loads(text, parse_float=_number)

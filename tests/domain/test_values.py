@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from portal.domain.ocds import canonical_json, from_units, loads, read_date, read_money, to_units
+from portal.domain.ocds import canonical_json, exact_numbers, from_units, loads, read_date, read_money, to_units
 
 
 def test_numbers_are_read_exactly():
@@ -53,3 +53,9 @@ def test_dates_in_every_published_form():
         assert read.utc.utcoffset() == timedelta(0)
         assert read.local.date().isoformat() == "2016-09-30", text
         assert (read.note is None) == (offset is not None), text
+
+
+def test_numbers_from_a_streaming_parser_are_read_as_loads_reads_them():
+    streamed = {"a": [Decimal("1E+5"), Decimal("400.1"), Decimal("1e400")], "b": 3}
+    assert exact_numbers(streamed) == loads('{"a": [1e5, 400.1, 1e400], "b": 3}')
+    assert canonical_json(exact_numbers(streamed)) == canonical_json(loads('{"a": [1e5, 400.1, 1e400], "b": 3}'))

@@ -381,6 +381,10 @@ def test_a_record_with_linked_releases_uses_the_publishers_compiled_release(sess
     with sessions() as session:
         run = session.scalars(select(IngestRun)).one()
     assert any("linked release" in n["note"] for n in run.notes)
+    # Once the linked releases are fetched and loaded, the record is compiled by the portal from them.
+    load(package(tmp_path, "fetched.json", release(tender={"title": "Bridge repair, as released"})))
+    process = the_process(sessions)
+    assert (process.title, process.compiled_by) == ("Bridge repair, as released", CompiledBy.PORTAL)
 
 
 # Validation against the OCDS 1.1.5 schema
