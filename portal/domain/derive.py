@@ -262,6 +262,14 @@ def derive(compiled: dict) -> Derived:
             if key := party_key(org, lookup):
                 parties.setdefault(key[0], key)
                 suppliers.setdefault(key[0], key[1])
+                if key[1] == key[3] and not translated(org, "name")[0]:
+                    read.notes.append(f"a supplier of award {award['award_id']} has no name: shown by its identifier")
+            else:
+                reference = f" {org['id']!r}" if org.get("id") not in (None, "") else ""
+                read.notes.append(
+                    f"a supplier{reference} of award {award['award_id']} has neither a name nor an identifier, "
+                    "in the award or in `parties`: not shown"
+                )
         awards.append((award, list(suppliers.items())))
         items += read.items(Block.AWARD, award["award_id"], data)
         amendments += read.amendments(Block.AWARD, award["award_id"], data)

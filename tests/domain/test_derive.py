@@ -76,3 +76,14 @@ def test_party_keys_are_bounded_and_identifiers_are_keys():
     assert key[0].startswith("sha256:") and len(key[0]) <= 400
     with pytest.raises(KeyTooLong):
         party_key({"identifier": {"id": "x" * 201}}, {})
+
+
+def test_a_supplier_that_cannot_be_named_is_noted_not_shown_as_an_id():
+    derived = derive(
+        {"awards": [{"id": "a1", "suppliers": [{"id": "S9"}, {"identifier": {"scheme": "X", "id": "77"}}]}]}
+    )
+    assert derived.awards[0][1] == [("id:X/77", "77")]
+    assert derived.notes == [
+        "a supplier 'S9' of award a1 has neither a name nor an identifier, in the award or in `parties`: not shown",
+        "a supplier of award a1 has no name: shown by its identifier",
+    ]
