@@ -13,17 +13,22 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
     event,
+    literal,
+    type_coerce,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, attributes, mapped_column, relationship
 
 from portal.vocabulary import RunStatus
@@ -80,9 +85,15 @@ class MoneyColumns:
     value_published: Mapped[str | None] = mapped_column(Text)
     value_currency: Mapped[str | None] = mapped_column(Text)
 
-    @property
+    @hybrid_property
     def value_amount(self) -> Decimal | None:
+        """The exact amount (from the units); None when not summable. In SQL, units scaled to a NUMERIC."""
         return None if self.value_units is None else _from_units(self.value_units)
+
+    @value_amount.inplace.expression
+    @classmethod
+    def _value_amount_expression(cls) -> ColumnElement[Decimal]:
+        return type_coerce(cls.value_units * literal(Decimal("0.0001"), Numeric(38, 4)), Numeric(38, 4))
 
 
 def _from_units(units: int) -> Decimal:
