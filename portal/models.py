@@ -201,7 +201,8 @@ class Release(Base, PublishedOffsets):
     release_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
     checksum: Mapped[str] = mapped_column(String(64))
     package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
-    last_package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"))
+    # Not a foreign key, so that `package` stays the one join between a release and its package.
+    last_package_id: Mapped[int | None] = mapped_column(Integer)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the latest publishedDate of its packages
     loaded: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
     ocds_version: Mapped[str] = mapped_column(String(10), default="1.1")  # the merge rules it is read by
@@ -214,8 +215,10 @@ class Release(Base, PublishedOffsets):
     notes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # data-quality notes: schema errors, as text
     data: Mapped[str] = mapped_column(Text)  # the release JSON
 
-    package: Mapped[Package] = relationship(foreign_keys=[package_id])
-    last_package: Mapped[Package | None] = relationship(foreign_keys=[last_package_id])
+    package: Mapped[Package] = relationship()
+    last_package: Mapped[Package | None] = relationship(
+        primaryjoin="foreign(Release.last_package_id) == Package.id", viewonly=True
+    )
 
 
 class PublishedRecord(Base):

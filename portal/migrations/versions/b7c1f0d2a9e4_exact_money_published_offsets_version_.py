@@ -195,7 +195,6 @@ def upgrade() -> None:
                type_=sa.Text(),
                existing_nullable=True)
         batch_op.create_index(batch_op.f('ix_release_loaded'), ['loaded'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_release_last_package_id_package'), 'package', ['last_package_id'], ['id'])
 
     with op.batch_alter_table('tender', schema=None) as batch_op:
         batch_op.add_column(sa.Column('number_of_tenderers', sa.Integer(), nullable=True))
@@ -270,7 +269,6 @@ def downgrade() -> None:
         batch_op.drop_column('number_of_tenderers')
 
     with op.batch_alter_table('release', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_release_last_package_id_package'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_release_loaded'))
         batch_op.alter_column('date_published',
                existing_type=sa.Text(),
