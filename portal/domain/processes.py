@@ -6,6 +6,7 @@ Plain functions, no Flask: a session in, dataclasses out; each page and its JSON
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -118,9 +119,10 @@ class VersionView:
     release: Release
     source: str
     package_location: str
-    package_published: str | None  # the package's publishedDate, as published
+    package: Package  # the package it was first read from: its publishedDate, checksum and when it was loaded
     used: bool
     changes: list[Change]  # from the previous version (by the rule's order) to this one; empty for the first
+    last_package_location: str | None = None  # where the same content was last loaded from, if elsewhere
 
 
 @dataclass
@@ -174,7 +176,7 @@ def get_process(session: Session, ocid: str) -> ProcessView:
     if process is None:
         raise NotFound(f"no contracting process {ocid!r}")
     rows = session.execute(
-        select(Release, Source.name, Package.location, Package.published_date)
+        select(Release, Source.name, Package.location, Package)
         .join(Package, Package.id == Release.package_id)
         .join(Source, Source.id == Package.source_id)
         .where(Release.ocid == ocid)
@@ -224,7 +226,7 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         timeline=timeline,
         conflicts=conflicts,
         published_records=list(session.scalars(records)),
-        versions=_versions(session, ocid, conflicts, rows, used),
+        versions=_versions(session, ocid, conflicts, rows, used, last_locations),
         suppliers_from_parties=[p for role, p in parties if role == PartyRole.SUPPLIER and p.id not in named],
         notes=list(dict.fromkeys(notes)),
     )
@@ -234,7 +236,9 @@ def _version(release: Release) -> Version:
     return Version(release.id, release.ocid, release.release_id, release.published, release.loaded)
 
 
-def _versions(session: Session, ocid: str, conflicts: list[str], rows: list, used: set[int]) -> dict[str, list]:
+def _versions(
+    session: Session, ocid: str, conflicts: list[str], rows: Sequence, used: set[int], last: dict[int, str]
+) -> dict[str, list[VersionView]]:
     """For each republished release, its versions in the rule's order with what changed from one to the next."""
     if not conflicts:
         return {}
@@ -247,10 +251,11 @@ def _versions(session: Session, ocid: str, conflicts: list[str], rows: list, use
     for release_id in conflicts:
         mine = sorted((r for r in rows if r[0].release_id == release_id), key=lambda r: rank(_version(r[0])))
         views, previous = [], None
-        for release, source, location, published in mine:
+        for release, source, location, package in mine:
             content = loads(data[release.id])
-            changes = differences(previous, content) if previous is not None else []
-            views.append(VersionView(release, source, location, published, release.id in used, changes))
+            changes: list[Change] = differences(previous, content) if previous is not None else []
+            view = VersionView(release, source, location, package, release.id in used, changes, last.get(release.id))
+            views.append(view)
             previous = content
         found[release_id] = views
     return found

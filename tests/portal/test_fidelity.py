@@ -19,6 +19,7 @@ from portal.models import (
     Document,
     IngestRun,
     Item,
+    Package,
     Party,
     Process,
     Release,
@@ -73,7 +74,7 @@ def test_the_package_with_the_latest_published_date_wins_whatever_the_file_names
     assert "a-newer.json" in text and "b-older.json" in text
 
 
-def test_on_a_tie_the_version_loaded_last_wins_and_loading_again_counts(sessions, load, tmp_path):
+def test_on_a_tie_the_version_loaded_last_wins_and_loading_again_counts(sessions, load, tmp_path, client):
     one = package(tmp_path / "x", "same.json", release(tender={"title": "first"}), published="2020-06-01T00:00:00Z")
     two = package(tmp_path / "y", "same.json", release(tender={"title": "second"}), published="2020-06-01T00:00:00Z")
     load(one, "s")
@@ -82,6 +83,12 @@ def test_on_a_tie_the_version_loaded_last_wins_and_loading_again_counts(sessions
     again = load(one, "s")
     assert again.counts.releases_unchanged == 1 and again.counts.releases_new == 0
     assert the_process(sessions).title == "first"  # identical content loaded again is loaded last
+    text = page(client)
+    assert '<td><code>tender.title</code></td><td>"second"</td><td>"first"</td>' in text
+    with sessions() as session:
+        checksums = [p.checksum[:12] for p in session.scalars(select(Package).order_by(Package.id))]
+    # Both files are called same.json: each version still names its own package, by the file's checksum.
+    assert all(f"file checksum <code>{c}</code>" in text for c in checksums) and len(set(checksums)) == 2
     with sessions() as session:
         versions = session.scalars(select(Release).order_by(Release.id)).all()
     assert len(versions) == 2
