@@ -54,7 +54,8 @@ def translated(block: dict, name: str) -> tuple[str | None, str | None]:
 
 def party_key(org: dict, lookup: dict[str, dict]) -> PartyKey | None:
     """Parties are keyed per publisher by identifier where one is given, else by normalised name."""
-    full = lookup.get(org.get("id")) if isinstance(org.get("id"), str) else None
+    reference = org.get("id")
+    full = lookup.get(reference) if isinstance(reference, str) else None
     identifier = _dict((full or {}).get("identifier")) or _dict(org.get("identifier"))
     name = translated(org, "name")[0] or (translated(full, "name")[0] if full else None)
     scheme = _text(identifier.get("scheme"))
@@ -76,8 +77,8 @@ def _organisations(compiled: dict) -> list[tuple[str, dict]]:
     """(role, organisation) pairs in both OCDS 1.1 (`parties` with roles) and 1.0 (inline objects) forms."""
     found: list[tuple[str, dict]] = []
     for party in _dicts(compiled.get("parties")):
-        roles = party.get("roles") if isinstance(party.get("roles"), list) else []
-        for role in roles:
+        roles = party.get("roles")
+        for role in roles if isinstance(roles, list) else []:
             if role in set(PartyRole):
                 found.append((role, party))
     if isinstance(compiled.get("buyer"), dict):
@@ -233,8 +234,9 @@ def derive(compiled: dict) -> Derived:
     tender = None
     items, amendments, documents, bids = [], [], [], []
     if tender_data:
+        tender_id = _id(tender_data)
         tender = {
-            "tender_id": _id(tender_data),
+            "tender_id": tender_id,
             "title": translated(tender_data, "title")[0],
             "description": translated(tender_data, "description")[0],
             "status": _text(tender_data.get("status")),
@@ -248,9 +250,9 @@ def derive(compiled: dict) -> Derived:
         period = _dict(tender_data.get("tenderPeriod"))
         read.date(tender, "period_start", period.get("startDate"))
         read.date(tender, "period_end", period.get("endDate"))
-        items += read.items(Block.TENDER, tender["tender_id"], tender_data)
-        amendments += read.amendments(Block.TENDER, tender["tender_id"], tender_data)
-        documents += read.documents(Block.TENDER, tender["tender_id"], tender_data)
+        items += read.items(Block.TENDER, tender_id, tender_data)
+        amendments += read.amendments(Block.TENDER, tender_id, tender_data)
+        documents += read.documents(Block.TENDER, tender_id, tender_data)
 
     awards = []
     for data in _dicts(compiled.get("awards")):

@@ -284,7 +284,8 @@ def filled(entry: object) -> bool:
 
 def _amended(block: dict) -> bool:
     """An `amendments` entry that is empty is not an amendment."""
-    entries = block.get("amendments") if isinstance(block.get("amendments"), list) else []
+    entries = block.get("amendments")
+    entries = entries if isinstance(entries, list) else []
     return filled(block.get("amendment")) or any(filled(entry) for entry in entries)
 
 

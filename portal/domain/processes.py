@@ -81,7 +81,7 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
             select(func.count(func.distinct(ProcessParty.party_id))).where(ProcessParty.role == PartyRole.SUPPLIER)
         )
         or 0,
-        value_by_currency=[(c, from_units(int(v or 0)), n) for c, v, n in value_rows],
+        value_by_currency=[(str(c), from_units(int(v or 0)) or Decimal(0), n) for c, v, n in value_rows],
         sources=[tuple(row) for row in sources],
         latest=list(
             session.scalars(

@@ -150,7 +150,9 @@ def _published_records(session: Session, ocids: list[str]) -> dict[str, dict]:
 
 def linked_releases(record: dict) -> list[dict]:
     """The releases a record links to (`url`, `date`, `tag`) rather than embeds: what fetching them would read."""
-    releases = record.get("releases") if isinstance(record.get("releases"), list) else []
+    releases = record.get("releases")
+    if not isinstance(releases, list):
+        return []
     return [r for r in releases if isinstance(r, dict) and "url" in r and "id" not in r]
 
 
@@ -176,7 +178,7 @@ def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, d
             if versions.releases.get(ocid)
         }
         now = datetime.now(timezone.utc)
-        changed: dict[str, tuple[dict, Derived]] = {}
+        changed: dict[str, tuple[dict[str, object], Derived]] = {}
         recount = []
         results: list[tuple[Compiled, dict]] = []
         for ocid, releases in ordered.items():
@@ -185,7 +187,7 @@ def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, d
             dated = [(v.date, v.date_offset) for v, _ in releases if v.date is not None]
             first = min(dated, key=lambda d: d[0]) if dated else (None, None)
             last = max(dated, key=lambda d: d[0]) if dated else (None, None)
-            row = {
+            row: dict[str, object] = {
                 "first_date": first[0],
                 "first_date_offset": first[1],
                 "last_date": last[0],
@@ -230,7 +232,7 @@ def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, d
             if result.derived is None:
                 recount.append({"id": existing[ocid], "conflict_count": conflicts})
                 continue
-            row = {
+            values: dict[str, object] = {
                 "ocid": ocid,
                 "publisher": publisher_of(ocid),
                 "compiled": result.text,
@@ -240,8 +242,8 @@ def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, d
                 **extra,
                 **result.derived.fields,
             }
-            row["notes"] = list(dict.fromkeys(result.derived.notes)) or None
-            changed[ocid] = (row, result.derived)
+            values["notes"] = list(dict.fromkeys(result.derived.notes)) or None
+            changed[ocid] = (values, result.derived)
             report.notes.extend({"where": ocid, "note": n} for n in dict.fromkeys(result.derived.notes))
         if recount:
             session.execute(update(Process), recount)
