@@ -28,6 +28,7 @@ from typing import IO, Any
 import ijson
 
 from ingest.limits import DEFAULT_LIMITS, Limits, human_bytes
+from portal.domain.ocds import exact_numbers, loads
 from portal.vocabulary import FoundKind, Layout
 
 # The one table of the file names the reader accepts. A folder is searched for exactly these, a zip's members
@@ -82,6 +83,8 @@ class PackageInfo:
     publisher_name: str | None = None
     encoding: str = "utf-8"
     notes: list[tuple[str, str]] = field(default_factory=list)  # (where, note): what reading the file found
+    version: str | None = None  # the package's OCDS `version`, as published
+    is_package: bool = False  # read from a real package (not a single release): a missing `version` means 1.0
 
 
 @dataclass
@@ -332,12 +335,15 @@ class _ChunkReader:
 # --- reading JSON ----------------------------------------------------------------------------------------
 
 
-def _package_info(document: dict, info: PackageInfo) -> None:
+def _package_info(document: dict, info: PackageInfo, *, streamed: bool = False) -> None:
+    """The package's metadata; `streamed` says its releases or records were read apart from `document`."""
     source = document.get("packageInfo") if isinstance(document.get("packageInfo"), dict) else document
     publisher = source.get("publisher") if isinstance(source.get("publisher"), dict) else {}
     info.uri = source.get("uri") if isinstance(source.get("uri"), str) else None
     info.published_date = str(source["publishedDate"]) if source.get("publishedDate") else None
     info.publisher_name = publisher.get("name") if isinstance(publisher.get("name"), str) else None
+    info.version = str(source["version"]) if source.get("version") is not None else None
+    info.is_package = source is document and (streamed or "releases" in document or "records" in document)
 
 
 def _from_record(record: dict, where: str) -> Iterator[Found]:
@@ -419,7 +425,7 @@ def _read_lines(chunks: Iterator[bytes], where: str, info: PackageInfo, limits: 
             continue
         empty = False
         try:
-            document = json.loads(line)
+            document = loads(line)
         except json.JSONDecodeError as error:
             raise _json_error(where, error, number) from None
         except RecursionError:
@@ -445,6 +451,7 @@ def _read_streaming(stream: _ChunkReader, where: str, info: PackageInfo) -> Iter
     key, streaming, streamed, index, item_prefix = None, None, False, 0, "item"
 
     def emit(value: Any) -> Iterator[Found]:
+        value = exact_numbers(value)  # ijson's Decimals as `loads` gives them: one checksum however a file is read
         if streaming is None:  # an item of a top-level array
             yield from read_document(value, f"{where}[{index}]")
         elif streaming == "records":
@@ -457,7 +464,7 @@ def _read_streaming(stream: _ChunkReader, where: str, info: PackageInfo) -> Iter
             yield Found(FoundKind.RELEASE, value, f"{where} releases[{index}]")
 
     try:
-        for prefix, event, value in ijson.parse(stream, use_float=True):
+        for prefix, event, value in ijson.parse(stream):
             if item is not None:
                 item.event(event, value)
                 if prefix == item_prefix and event in ("end_map", "end_array"):
@@ -495,6 +502,8 @@ def _read_streaming(stream: _ChunkReader, where: str, info: PackageInfo) -> Iter
                 and _streamable(top.value)
             ):
                 streaming, streamed, index = prefix, True, 0
+                # What precedes the releases (publishedDate, version) is known before the first is handed on.
+                _package_info(top.value, info, streamed=True)
                 continue
             top.event(event, value)
     except ijson.JSONError as error:
@@ -504,9 +513,9 @@ def _read_streaming(stream: _ChunkReader, where: str, info: PackageInfo) -> Iter
     if top is None:
         raise IngestError(f"{where}: empty (no JSON in the file)")
     if isinstance(top.value, dict):
-        _package_info(top.value, info)
+        _package_info(top.value, info, streamed=streamed)
         if not streamed:
-            yield from read_document(top.value, where)
+            yield from read_document(exact_numbers(top.value), where)
 
 
 def _looks_like_lines(head: bytes) -> bool:
@@ -548,7 +557,7 @@ def _read_document(
     if not text.strip():
         raise IngestError(f"{where}: empty ({'no bytes' if not text else 'only white space'})")
     try:
-        document = json.loads(text)
+        document = loads(text)
     except json.JSONDecodeError as error:
         if error.msg == "Extra data" and text.lstrip().startswith(b"{"):
             # JSON Lines under a .json name: read it as lines.

@@ -29,12 +29,22 @@ from sqlalchemy.orm import Session
 
 from ingest.fetch import clean_temporary_folders, download, temporary_folder
 from ingest.limits import DEFAULT_LIMITS, Deadline, Limits
-from ingest.ocds import FILE_SUFFIXES, NESTING_HINT, IngestError, NotUTF8, accepted_suffix, read_file
+from ingest.ocds import FILE_SUFFIXES, NESTING_HINT, IngestError, NotUTF8, PackageInfo, accepted_suffix, read_file
 from ingest.status import abandoned_reason
-from portal.domain.ocds import canonical_json, checksum, parse_date, release_content, release_stages
-from portal.domain.records import compile_processes
-from portal.models import IngestRun, Package, PublishedRecord, Release, Source, utcnow
-from portal.vocabulary import FoundKind, RunStatus
+from portal.domain.ocds import (
+    KeyTooLong,
+    canonical_json,
+    check_key,
+    checksum,
+    ocds_version,
+    read_date,
+    release_content,
+    release_stages,
+)
+from portal.domain.records import compile_processes, next_load_number
+from portal.domain.validation import schema_errors
+from portal.models import KEY_LENGTH, IngestRun, Package, PublishedRecord, Release, Source, utcnow
+from portal.vocabulary import FoundKind, OcdsVersion, RunStatus
 
 __all__ = ["FILE_SUFFIXES", "RunResult", "load_file", "record_index_failure", "run_ingest"]
 
@@ -58,6 +68,7 @@ class Counts:
     releases_new: int = 0
     releases_unchanged: int = 0
     conflicts: int = 0
+    releases_invalid: int = 0  # new releases with OCDS schema errors (noted on each release)
     processes_compiled: int = 0
     notes: list[dict] = field(default_factory=list)
     notes_dropped: int = 0
@@ -69,7 +80,7 @@ class Counts:
             self.notes_dropped += 1
 
     def add(self, other: Counts) -> None:
-        for name in ("files", "releases_seen", "releases_new", "releases_unchanged", "conflicts"):
+        for name in ("files", "releases_seen", "releases_new", "releases_unchanged", "conflicts", "releases_invalid"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.processes_compiled += other.processes_compiled
         for entry in other.notes:
@@ -126,8 +137,20 @@ def _package(session: Session, source: Source, run_id: int, location: str, diges
     return package
 
 
-def _store_releases(session: Session, package: Package, batch: list, counts: Counts) -> dict[str, dict]:
-    """Insert the releases not already stored; return them by checksum (their ocids need recompiling)."""
+@dataclass
+class Loading:
+    """What every release of one file is stored with: the file's load number, its package's date and version."""
+
+    number: int
+    info: PackageInfo
+
+
+def _store_releases(
+    session: Session, package: Package, batch: list, counts: Counts, loading: Loading
+) -> tuple[dict[str, dict], set[str]]:
+    """Insert the releases not already stored, and mark those stored before as loaded again. Return the new ones
+    by checksum and the ocids to recompile (the new releases', and those whose used version may have changed)."""
+    published = read_date(loading.info.published_date).utc
     rows: dict[tuple[str, str, str], dict] = {}
     for found in batch:
         release = found.data
@@ -136,6 +159,8 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
         if not isinstance(ocid, str) or not ocid.strip() or release_id in (None, ""):
             counts.note(found.where, "release without an ocid or id: skipped")
             continue
+        check_key("ocid", ocid, KEY_LENGTH)
+        check_key("release id", str(release_id), KEY_LENGTH)
         text = canonical_json(release)
         content = release_content(release)
         # Most releases carry no collection-script keys: then the stored text is also the content hashed.
@@ -143,16 +168,25 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
         if key in rows:
             counts.releases_unchanged += 1
             continue
-        date, date_note = parse_date(release.get("date"))
-        if date_note:
-            counts.note(found.where, date_note)
+        date = read_date(release.get("date"))
+        if date.note:
+            counts.note(found.where, date.note)
+        if loading.info.is_package:
+            version = ocds_version(loading.info.version)
+        else:  # no package: the release's own `version` if it has one, else 1.1
+            version = ocds_version(release["version"]) if release.get("version") is not None else OcdsVersion.V1_1
         rows[key] = {
             "ocid": ocid,
             "release_id": str(release_id),
             "checksum": key[2],
             "package_id": package.id,
-            "date": date,
-            "date_published": str(release.get("date"))[:64] if release.get("date") is not None else None,
+            "last_package_id": package.id,
+            "published": published,
+            "loaded": loading.number,
+            "ocds_version": version,
+            "date": date.utc,
+            "date_offset": date.offset,
+            "date_published": str(release.get("date")) if release.get("date") is not None else None,
             "tag": json.dumps(release.get("tag"), ensure_ascii=False) if "tag" in release else None,
             "stages": " ".join(release_stages(release)),
             "from_record": found.from_record,
@@ -160,33 +194,55 @@ def _store_releases(session: Session, package: Package, batch: list, counts: Cou
             "_release": release,
         }
     ocids = sorted({key[0] for key in rows})
-    stored: set[tuple[str, str, str]] = set()
+    stored: dict[tuple[str, str, str], tuple[int, object]] = {}
     for start in range(0, len(ocids), 500):
         chunk = ocids[start : start + 500]
-        query = select(Release.ocid, Release.release_id, Release.checksum).where(Release.ocid.in_(chunk))
-        stored.update((ocid, release_id, digest) for ocid, release_id, digest in session.execute(query))
-    known_ids = {(ocid, release_id) for ocid, release_id, _ in stored}
-    new_rows = []
+        query = select(Release.ocid, Release.release_id, Release.checksum, Release.id, Release.published)
+        stored.update(((o, r, d), (i, p)) for o, r, d, i, p in session.execute(query.where(Release.ocid.in_(chunk))))
+    versions: dict[tuple[str, str], int] = {}
+    for key in stored:
+        versions[key[:2]] = versions.get(key[:2], 0) + 1
+    new_rows, again, recompile = [], [], set()
     for key, row in rows.items():
         if key in stored:
             counts.releases_unchanged += 1
+            # Loading identical content again counts as loading it: it may become the version used.
+            row_id, was = stored[key]
+            again.append(
+                {
+                    "id": row_id,
+                    "loaded": loading.number,
+                    "last_package_id": package.id,
+                    "published": max((p for p in (was, published) if p is not None), default=None),
+                }
+            )
+            if versions[key[:2]] > 1:
+                recompile.add(key[0])
             continue
-        if key[:2] in known_ids:
+        if key[:2] in versions:
             counts.conflicts += 1
             counts.note(f"{key[0]} release {key[1]}", "published again with different content: both kept")
-        known_ids.add(key[:2])
+        versions[key[:2]] = versions.get(key[:2], 0) + 1
+        row["notes"] = schema_errors(release_content(row["_release"])) or None
+        if row["notes"]:
+            counts.releases_invalid += 1
+            counts.note(f"{key[0]} release {key[1]}", f"OCDS schema: {row['notes'][0]}")
         new_rows.append(row)
     parsed = {row["checksum"]: row.pop("_release") for row in new_rows}
     if new_rows:
         session.execute(insert(Release.__table__), new_rows)  # Core: no ORM bookkeeping per row
+    if again:
+        session.execute(update(Release), again)
     counts.releases_new += len(new_rows)
-    return parsed
+    return parsed, recompile | {row["ocid"] for row in new_rows}
 
 
-def _store_record(session: Session, package: Package, record: dict) -> None:
+def _store_record(session: Session, package: Package, record: dict) -> str | None:
+    """Keep a publisher's record; return its ocid when its releases are linked, not embedded (it then stands in)."""
     ocid = record.get("ocid")
     if not isinstance(ocid, str):
-        return
+        return None
+    check_key("ocid", ocid, KEY_LENGTH)
     text = canonical_json(record)
     digest = checksum(text)
     exists = session.scalar(
@@ -194,17 +250,27 @@ def _store_record(session: Session, package: Package, record: dict) -> None:
     )
     if exists is None:
         session.add(PublishedRecord(ocid=ocid, checksum=digest, package_id=package.id, data=text))
+    releases = record.get("releases") if isinstance(record.get("releases"), list) else []
+    linked = any(isinstance(r, dict) and "url" in r and "id" not in r for r in releases)
+    return ocid if linked else None
 
 
 def _flush_batch(
-    session: Session, package: Package, batch: list, counts: Counts, merge_warnings: Counter[str] | None = None
+    session: Session,
+    package: Package,
+    batch: list,
+    counts: Counts,
+    loading: Loading,
+    extra: set[str] = frozenset(),
+    merge_warnings: Counter[str] | None = None,
 ) -> None:
-    stored = _store_releases(session, package, batch, counts)
-    if stored:
+    stored, ocids = _store_releases(session, package, batch, counts, loading)
+    if ocids or extra:
+        session.flush()
         # ocdsmerge warns (duplicate ids in an array, ...) through `warnings`: they become notes of the run.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", OCDSMergeWarning)
-            report = compile_processes(session, {release["ocid"] for release in stored.values()}, known=stored)
+            report = compile_processes(session, ocids | extra, known=stored)
         for warning in caught:
             if issubclass(warning.category, OCDSMergeWarning):
                 if merge_warnings is not None:
@@ -240,22 +306,27 @@ def load_file(
         path, declared_encoding=charset, encoding=encoding, name=location, limits=limits, encodings=encodings
     )
     package = _package(session, source, run_id, location, _file_checksum(path))
+    loading = Loading(next_load_number(session), info)
     batch: list = []
     merge_warnings: Counter[str] = Counter()
-    for item in found:
-        if item.kind == FoundKind.RELEASE:
-            batch.append(item)
-            if len(batch) >= BATCH:
-                _flush_batch(session, package, batch, counts, merge_warnings)
-                if tick is not None:
-                    tick()
-        elif item.kind == FoundKind.RECORD:
-            _store_record(session, package, item.data)
-        for note in item.notes:
-            counts.note(item.where, note)
-    _flush_batch(session, package, batch, counts, merge_warnings)
+    linked: set[str] = set()
+    try:
+        for item in found:
+            if item.kind == FoundKind.RELEASE:
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    _flush_batch(session, package, batch, counts, loading, merge_warnings=merge_warnings)
+                    if tick is not None:
+                        tick()
+            elif item.kind == FoundKind.RECORD and (ocid := _store_record(session, package, item.data)):
+                linked.add(ocid)
+            for note in item.notes:
+                counts.note(item.where, note)
+        _flush_batch(session, package, batch, counts, loading, linked, merge_warnings)
+    except KeyTooLong as error:
+        raise IngestError(f"{location}: {error}") from None
     # Package metadata is only complete once the whole file has been read.
-    package.uri, package.published_date = info.uri, info.published_date
+    package.uri, package.published_date, package.version = info.uri, info.published_date, info.version
     package.publisher_name, package.encoding = info.publisher_name, info.encoding[:40]
     for where, note in info.notes:
         counts.note(where, note)
@@ -510,6 +581,7 @@ def _finish(session_factory: SessionFactory, run_id: int, counts: Counts, errors
         run.status, run.finished_at, run.heartbeat_at = status, utcnow(), utcnow()
         run.files, run.releases_seen, run.releases_new = counts.files, counts.releases_seen, counts.releases_new
         run.releases_unchanged, run.conflicts = counts.releases_unchanged, counts.conflicts
+        run.releases_invalid = counts.releases_invalid
         run.processes_compiled = counts.processes_compiled
         notes = list(counts.notes)
         if counts.notes_dropped:

@@ -7,12 +7,13 @@ recomputed from the releases.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -23,13 +24,19 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    literal,
+    type_coerce,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import DeclarativeBase, Mapped, attributes, mapped_column, relationship
 
 from portal.vocabulary import RunStatus
 
-# Money: OCDS amounts can be large (national budgets) and carry cents; never float.
-Money = Numeric(20, 2)
+# Keys (ocid, release id, party identifier) are limited to this many characters, on every database; a longer
+# key is its file's error. Every other published string is Text, so nothing is cut or refused on one database
+# and kept on the other.
+KEY_LENGTH = 200
 
 # Stable constraint names, so that migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -69,6 +76,51 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+class MoneyColumns:
+    """A value as published (`value_published`, the exact amount text), in units of 10^-4 for sums, sorts and the
+    index (`value_units`, a BIGINT: None when the amount is beyond that range, which is noted and never summed),
+    and its currency upper-cased."""
+
+    value_units: Mapped[int | None] = mapped_column(BigInteger)
+    value_published: Mapped[str | None] = mapped_column(Text)
+    value_currency: Mapped[str | None] = mapped_column(Text)
+
+    @hybrid_property
+    def value_amount(self) -> Decimal | None:
+        """The exact amount (from the units); None when not summable. In SQL, units scaled to a NUMERIC."""
+        return None if self.value_units is None else _from_units(self.value_units)
+
+    @value_amount.inplace.expression
+    @classmethod
+    def _value_amount_expression(cls) -> ColumnElement[Decimal]:
+        return type_coerce(cls.value_units * literal(Decimal("0.0001"), Numeric(38, 4)), Numeric(38, 4))
+
+
+def _from_units(units: int) -> Decimal:
+    amount = Decimal(units).scaleb(-4)
+    return amount.quantize(Decimal("0.01")) if units % 100 == 0 else amount.normalize()
+
+
+class PublishedOffsets:
+    """Dates are stored in UTC (for ordering) with the offset they were published with, in minutes, beside them
+    (`<column>_offset`). Loaded objects carry each date in its published offset: 2016-09-30T00:00:00+04:00 reads
+    back as the 30th at +04:00, the same instant as the stored UTC value."""
+
+    published_offsets: tuple[str, ...] = ()
+
+
+@event.listens_for(Base, "load", propagate=True)
+def _dates_as_published(target: Base, _context: object) -> None:
+    for name in getattr(target, "published_offsets", ()):
+        value, offset = target.__dict__.get(name), target.__dict__.get(f"{name}_offset")
+        if isinstance(value, datetime) and offset is not None:
+            try:
+                local = value.astimezone(timezone(timedelta(minutes=offset)))
+            except OverflowError:
+                continue
+            attributes.set_committed_value(target, name, local)
+
+
 class Source(Base):
     """Where records come from: a file, a folder or an endpoint, under a name people recognise."""
 
@@ -98,6 +150,7 @@ class IngestRun(Base):
     releases_new: Mapped[int] = mapped_column(Integer, default=0)
     releases_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     conflicts: Mapped[int] = mapped_column(Integer, default=0)
+    releases_invalid: Mapped[int] = mapped_column(Integer, default=0)  # with OCDS schema errors
     processes_compiled: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     # Who runs it ("host pid") and when it last said it was alive: a "running" run whose process is gone, or that
@@ -122,18 +175,22 @@ class Package(Base):
     location: Mapped[str] = mapped_column(Text)  # the file path or URL it was read from
     checksum: Mapped[str] = mapped_column(String(64))  # sha256 of the bytes as fetched
     uri: Mapped[str | None] = mapped_column(Text)  # the package's own `uri`, as published
-    published_date: Mapped[str | None] = mapped_column(String(64))
+    published_date: Mapped[str | None] = mapped_column(Text)
     publisher_name: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[str | None] = mapped_column(Text)  # the package's OCDS `version`, as published
     encoding: Mapped[str] = mapped_column(String(40), default="utf-8")
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     source: Mapped[Source] = relationship()
 
 
-class Release(Base):
+class Release(Base, PublishedOffsets):
     """A release exactly as published. `(ocid, release_id)` names it; `checksum` tells republished versions apart.
 
-    The row id doubles as load order: the compiled record uses the most recently loaded version of each release.
+    Of a release's versions, the record uses the one from the package with the latest `publishedDate`
+    (`published`), and on a tie the one loaded last (`loaded`, a number that grows with every file loaded; loading
+    identical content again renews it). `package` is the package the version was first read from,
+    `last_package` the one it was last read from.
     """
 
     __tablename__ = "release"
@@ -141,30 +198,42 @@ class Release(Base):
         UniqueConstraint("ocid", "release_id", "checksum"),
         Index("ix_release_ocid_release_id", "ocid", "release_id"),
     )
+    published_offsets = ("date",)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    ocid: Mapped[str] = mapped_column(String(200))
-    release_id: Mapped[str] = mapped_column(String(200))
+    ocid: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    release_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
     checksum: Mapped[str] = mapped_column(String(64))
     package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
+    # Not a foreign key, so that `package` stays the one join between a release and its package.
+    last_package_id: Mapped[int | None] = mapped_column(Integer)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the latest publishedDate of its packages
+    loaded: Mapped[int] = mapped_column(BigInteger, default=0, index=True)
+    ocds_version: Mapped[str] = mapped_column(String(10), default="1.1")  # the merge rules it is read by
     date: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    date_published: Mapped[str | None] = mapped_column(String(64))  # the `date` text as published
+    date_offset: Mapped[int | None] = mapped_column(Integer)
+    date_published: Mapped[str | None] = mapped_column(Text)  # the `date` text as published
     tag: Mapped[str | None] = mapped_column(Text)  # as published, JSON text (a list, or a publisher's string)
     stages: Mapped[str] = mapped_column(String(200), default="")  # Stage words from content: "tender award contract"
     from_record: Mapped[bool] = mapped_column(default=False)  # embedded in a published record
+    notes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # data-quality notes: schema errors, as text
     data: Mapped[str] = mapped_column(Text)  # the release JSON
 
     package: Mapped[Package] = relationship()
+    last_package: Mapped[Package | None] = relationship(
+        primaryjoin="foreign(Release.last_package_id) == Package.id", viewonly=True
+    )
 
 
 class PublishedRecord(Base):
-    """A publisher's own record (with its compiledRelease), kept for comparison, never used as ours."""
+    """A publisher's own record (with its compiledRelease), kept for comparison; used as the process's record only
+    while its releases are linked rather than embedded and have not been fetched."""
 
     __tablename__ = "published_record"
     __table_args__ = (UniqueConstraint("ocid", "checksum"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ocid: Mapped[str] = mapped_column(String(200), index=True)
+    ocid: Mapped[str] = mapped_column(String(KEY_LENGTH), index=True)
     checksum: Mapped[str] = mapped_column(String(64))
     package_id: Mapped[int] = mapped_column(ForeignKey("package.id"))
     data: Mapped[str] = mapped_column(Text)
@@ -179,33 +248,44 @@ class Party(Base):
     __table_args__ = (UniqueConstraint("publisher", "key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    publisher: Mapped[str] = mapped_column(String(100))  # the ocid prefix, e.g. "ocds-a1234567"
-    key: Mapped[str] = mapped_column(String(400))  # "id:<scheme>/<id>" or "name:<normalised name>"
+    publisher: Mapped[str] = mapped_column(String(KEY_LENGTH))  # the ocid prefix, e.g. "ocds-a1234567"
+    # "id:<scheme>/<id>" or "name:<normalised name>"; past 400 characters, "sha256:" and the digest of that text
+    key: Mapped[str] = mapped_column(String(400))
     name: Mapped[str] = mapped_column(Text)  # the most recently seen spelling
-    scheme: Mapped[str | None] = mapped_column(String(100))
-    identifier: Mapped[str | None] = mapped_column(String(200))
+    scheme: Mapped[str | None] = mapped_column(Text)
+    identifier: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
 
 
-class Process(Base):
+class Process(Base, MoneyColumns, PublishedOffsets):
     """A contracting process (one `ocid`) and its compiled record, merged by us from its releases."""
 
     __tablename__ = "process"
+    __table_args__ = (Index("ix_process_value_units", "value_units"),)
+    published_offsets = ("first_date", "last_date")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ocid: Mapped[str] = mapped_column(String(200), unique=True)
-    publisher: Mapped[str] = mapped_column(String(100), index=True)
+    ocid: Mapped[str] = mapped_column(String(KEY_LENGTH), unique=True)
+    publisher: Mapped[str] = mapped_column(String(KEY_LENGTH), index=True)
     title: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(Text)  # the `field_lang` suffix the title came from, if translated
     buyer_id: Mapped[int | None] = mapped_column(ForeignKey("party.id"), index=True)
-    status: Mapped[str | None] = mapped_column(String(40))
-    procurement_method: Mapped[str | None] = mapped_column(String(40))
-    value_amount: Mapped[Decimal | None] = mapped_column(Money, index=True)
-    value_currency: Mapped[str | None] = mapped_column(String(3))
+    buyer_role: Mapped[str | None] = mapped_column(String(40))  # PartyRole: buyer, else procuringEntity
+    status: Mapped[str | None] = mapped_column(Text)
+    procurement_method: Mapped[str | None] = mapped_column(Text)
     value_basis: Mapped[str | None] = mapped_column(String(40))  # ValueBasis
+    value_statuses: Mapped[str | None] = mapped_column(Text)  # the statuses summed, as shown: "active, terminated"
+    value_count: Mapped[int | None] = mapped_column(Integer)  # how many values were summed
+    value_of: Mapped[int | None] = mapped_column(Integer)  # of how many awards or contracts on that basis
     first_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_date_offset: Mapped[int | None] = mapped_column(Integer)
     last_date: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    last_date_offset: Mapped[int | None] = mapped_column(Integer)
     release_count: Mapped[int] = mapped_column(Integer, default=0)
     conflict_count: Mapped[int] = mapped_column(Integer, default=0)
+    merge_rules: Mapped[str] = mapped_column(String(10), default="1.1")  # the OCDS version whose rules merged it
+    compiled_by: Mapped[str] = mapped_column(String(20), default="portal")  # CompiledBy
+    notes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))  # data-quality notes of the compiled record
     compiled: Mapped[str] = mapped_column(Text)  # the compiled release JSON
     compiled_checksum: Mapped[str] = mapped_column(String(64))
     compiled_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -216,35 +296,39 @@ class Process(Base):
     contracts: Mapped[list[Contract]] = relationship(cascade="all, delete-orphan", order_by="Contract.id")
     amendments: Mapped[list[Amendment]] = relationship(cascade="all, delete-orphan", order_by="Amendment.id")
     items: Mapped[list[Item]] = relationship(cascade="all, delete-orphan", order_by="Item.id")
+    documents: Mapped[list[Document]] = relationship(cascade="all, delete-orphan", order_by="Document.id")
+    bids: Mapped[list[Bid]] = relationship(cascade="all, delete-orphan", order_by="Bid.id")
 
 
-class Tender(Base):
+class Tender(Base, MoneyColumns, PublishedOffsets):
     __tablename__ = "tender"
+    published_offsets = ("period_start", "period_end")
 
     process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), primary_key=True)
-    tender_id: Mapped[str | None] = mapped_column(String(200))
+    tender_id: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(String(40))
-    procurement_method: Mapped[str | None] = mapped_column(String(40))
-    main_category: Mapped[str | None] = mapped_column(String(40))
-    value_amount: Mapped[Decimal | None] = mapped_column(Money)
-    value_currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str | None] = mapped_column(Text)
+    procurement_method: Mapped[str | None] = mapped_column(Text)
+    main_category: Mapped[str | None] = mapped_column(Text)
+    number_of_tenderers: Mapped[int | None] = mapped_column(Integer)  # as published in `numberOfTenderers`
     period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_start_offset: Mapped[int | None] = mapped_column(Integer)
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end_offset: Mapped[int | None] = mapped_column(Integer)
 
 
-class Award(Base):
+class Award(Base, MoneyColumns, PublishedOffsets):
     __tablename__ = "award"
+    published_offsets = ("date",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), index=True)
-    award_id: Mapped[str | None] = mapped_column(String(200))
+    award_id: Mapped[str | None] = mapped_column(Text)
     title: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(Text)
     date: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    value_amount: Mapped[Decimal | None] = mapped_column(Money)
-    value_currency: Mapped[str | None] = mapped_column(String(3))
+    date_offset: Mapped[int | None] = mapped_column(Integer)
 
     suppliers: Mapped[list[AwardSupplier]] = relationship(cascade="all, delete-orphan")
 
@@ -259,31 +343,35 @@ class AwardSupplier(Base):
     party: Mapped[Party] = relationship()
 
 
-class Contract(Base):
+class Contract(Base, MoneyColumns, PublishedOffsets):
     __tablename__ = "contract"
+    published_offsets = ("date_signed", "period_start", "period_end")
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), index=True)
-    contract_id: Mapped[str | None] = mapped_column(String(200))
-    award_id: Mapped[str | None] = mapped_column(String(200))  # the OCDS awardID it implements
+    contract_id: Mapped[str | None] = mapped_column(Text)
+    award_id: Mapped[str | None] = mapped_column(Text)  # the OCDS awardID it implements
     title: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(String(40))
-    value_amount: Mapped[Decimal | None] = mapped_column(Money)
-    value_currency: Mapped[str | None] = mapped_column(String(3))
+    status: Mapped[str | None] = mapped_column(Text)
     date_signed: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    date_signed_offset: Mapped[int | None] = mapped_column(Integer)
     period_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_start_offset: Mapped[int | None] = mapped_column(Integer)
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    period_end_offset: Mapped[int | None] = mapped_column(Integer)
 
 
-class Amendment(Base):
+class Amendment(Base, PublishedOffsets):
     __tablename__ = "amendment"
+    published_offsets = ("date",)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), index=True)
     parent: Mapped[str] = mapped_column(String(20))  # tender, award or contract
-    parent_id: Mapped[str | None] = mapped_column(String(200))
-    amendment_id: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(Text)
+    amendment_id: Mapped[str | None] = mapped_column(Text)
     date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    date_offset: Mapped[int | None] = mapped_column(Integer)
     rationale: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
 
@@ -294,14 +382,47 @@ class Item(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), index=True)
     parent: Mapped[str] = mapped_column(String(20))  # tender, award or contract
-    parent_id: Mapped[str | None] = mapped_column(String(200))
-    item_id: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(Text)
+    item_id: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
-    classification_scheme: Mapped[str | None] = mapped_column(String(100))
-    classification_id: Mapped[str | None] = mapped_column(String(100))
+    classification_scheme: Mapped[str | None] = mapped_column(Text)
+    classification_id: Mapped[str | None] = mapped_column(Text)
     classification_description: Mapped[str | None] = mapped_column(Text)
-    quantity: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
+    quantity: Mapped[str | None] = mapped_column(Text)  # as published
     unit: Mapped[str | None] = mapped_column(Text)
+
+
+class Document(Base, PublishedOffsets):
+    """A document of the tender, an award or a contract, as published (title, type, date, link)."""
+
+    __tablename__ = "document"
+    published_offsets = ("date",)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), index=True)
+    parent: Mapped[str] = mapped_column(String(20))  # tender, award or contract
+    parent_id: Mapped[str | None] = mapped_column(Text)
+    document_id: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    document_type: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    date_offset: Mapped[int | None] = mapped_column(Integer)
+    url: Mapped[str | None] = mapped_column(Text)
+
+
+class Bid(Base, MoneyColumns, PublishedOffsets):
+    """A bid as published in `bids.details`, kept for vendor comparison and red flags."""
+
+    __tablename__ = "bid"
+    published_offsets = ("date",)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), index=True)
+    bid_id: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    date_offset: Mapped[int | None] = mapped_column(Integer)
+    tenderers: Mapped[str | None] = mapped_column(Text)  # the tenderers' names, as published, joined by "; "
 
 
 class ProcessParty(Base):
@@ -323,5 +444,5 @@ class IndexQueue(Base):
 
     __tablename__ = "index_queue"
 
-    ocid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    ocid: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

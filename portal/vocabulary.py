@@ -70,3 +70,25 @@ class Layout(StrEnum):
 
     DOCUMENT = "document"  # one JSON value: a package, a release, a record or an array of them
     LINES = "lines"  # JSON Lines: one JSON value per line
+
+
+class CompiledBy(StrEnum):
+    """Who compiled a process's record: the portal from the releases, or the publisher (linked releases)."""
+
+    PORTAL = "portal"
+    PUBLISHER = "publisher"
+
+
+class OcdsVersion(StrEnum):
+    """The OCDS versions whose merge rules the portal applies."""
+
+    V1_0 = "1.0"
+    V1_1 = "1.1"
+
+
+class Block(StrEnum):
+    """The parts of a compiled release that items, amendments and documents belong to."""
+
+    TENDER = "tender"
+    AWARD = "award"
+    CONTRACT = "contract"

@@ -6,14 +6,17 @@ Plain functions, no Flask: a session in, dataclasses out; each page and its JSON
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
-from portal.domain.records import NOT_COMMITTED
+from portal.domain.headline import counted, describe
+from portal.domain.ocds import from_units, loads
+from portal.domain.versions import Change, Version, current, differences, rank
 from portal.models import (
     Award,
     AwardSupplier,
@@ -26,7 +29,7 @@ from portal.models import (
     Release,
     Source,
 )
-from portal.vocabulary import PartyRole, RunStatus
+from portal.vocabulary import PartyRole, RunStatus, ValueBasis
 
 
 class NotFound(Exception):
@@ -42,13 +45,14 @@ class Figures:
     value_by_currency: list[tuple[str, Decimal, int]]  # currency, committed total, processes
     sources: list[tuple[str, int, datetime | None]]  # name, releases, last successful run
     latest: list[Process]
+    invalid_by_source: dict[str, int] = field(default_factory=dict)  # releases with OCDS schema errors per source
 
 
 def home_figures(session: Session, *, latest: int = 8) -> Figures:
     """Headline figures, each computable from the rows the page links to."""
     value_rows = session.execute(
-        select(Process.value_currency, func.sum(Process.value_amount), func.count())
-        .where(Process.value_currency.is_not(None))
+        select(Process.value_currency, func.sum(Process.value_units), func.count())
+        .where(Process.value_currency.is_not(None), Process.value_units.is_not(None))
         .group_by(Process.value_currency)
         .order_by(func.count().desc())
     ).all()
@@ -61,7 +65,15 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
         .group_by(Source.name)
         .order_by(Source.name)
     ).all()
+    invalid = session.execute(
+        select(Source.name, func.count(Release.id))
+        .join(Package, Package.source_id == Source.id)
+        .join(Release, Release.package_id == Package.id)
+        .where(Release.notes.is_not(None))
+        .group_by(Source.name)
+    ).all()
     return Figures(
+        invalid_by_source={name: n for name, n in invalid},
         processes=session.scalar(select(func.count()).select_from(Process)) or 0,
         releases=session.scalar(select(func.count()).select_from(Release)) or 0,
         buyers=session.scalar(select(func.count(func.distinct(Process.buyer_id)))) or 0,
@@ -69,7 +81,7 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
             select(func.count(func.distinct(ProcessParty.party_id))).where(ProcessParty.role == PartyRole.SUPPLIER)
         )
         or 0,
-        value_by_currency=[(c, Decimal(v or 0), n) for c, v, n in value_rows],
+        value_by_currency=[(str(c), from_units(int(v or 0)) or Decimal(0), n) for c, v, n in value_rows],
         sources=[tuple(row) for row in sources],
         latest=list(
             session.scalars(
@@ -96,7 +108,21 @@ class TimelineEntry:
     tag: object
     source: str
     package_location: str
-    used: bool  # False for an older version superseded by a republished one
+    used: bool  # False for a version superseded by another (see portal.domain.versions)
+    last_package_location: str | None = None  # where the same content was last loaded from, if elsewhere
+
+
+@dataclass
+class VersionView:
+    """One version of a republished release: where it came from, and what changed from the version before it."""
+
+    release: Release
+    source: str
+    package_location: str
+    package: Package  # the package it was first read from: its publishedDate, checksum and when it was loaded
+    used: bool
+    changes: list[Change]  # from the previous version (by the rule's order) to this one; empty for the first
+    last_package_location: str | None = None  # where the same content was last loaded from, if elsewhere
 
 
 @dataclass
@@ -107,11 +133,29 @@ class ProcessView:
     timeline: list[TimelineEntry]
     conflicts: list[str]  # release ids published in more than one version
     published_records: list[PublishedRecord]
+    versions: dict[str, list[VersionView]] = field(default_factory=dict)  # release id -> versions, oldest first
+    suppliers_from_parties: list[Party] = field(default_factory=list)  # named only in `parties`
+    notes: list[str] = field(default_factory=list)  # data-quality notes of the record and of its releases
 
     @property
     def compiled(self) -> dict:
         """The compiled release, parsed only when asked for (the JSON twin), not for every page view."""
         return json.loads(self.process.compiled)
+
+    @property
+    def buyer_label(self) -> str:
+        """ "Buyer", or "Procuring entity" when no buyer is published and the procuring entity stands in."""
+        return "Procuring entity" if self.process.buyer_role == PartyRole.PROCURING_ENTITY else "Buyer"
+
+    @property
+    def value_label(self) -> str:
+        """Which statuses were summed, and how many values were missing: what the headline is."""
+        p = self.process
+        return describe(p.value_basis, p.value_statuses, p.value_count, p.value_of)
+
+    @property
+    def value_shown(self) -> bool:
+        return self.process.value_basis not in (None, ValueBasis.MIXED_CURRENCIES)
 
 
 def get_process(session: Session, ocid: str) -> ProcessView:
@@ -126,23 +170,32 @@ def get_process(session: Session, ocid: str) -> ProcessView:
             selectinload(Process.contracts),
             selectinload(Process.amendments),
             selectinload(Process.items),
+            selectinload(Process.documents),
         )
     ).first()
     if process is None:
         raise NotFound(f"no contracting process {ocid!r}")
     rows = session.execute(
-        select(Release, Source.name, Package.location)
+        select(Release, Source.name, Package.location, Package)
         .join(Package, Package.id == Release.package_id)
         .join(Source, Source.id == Package.source_id)
         .where(Release.ocid == ocid)
         .order_by(Release.date.nulls_first(), Release.release_id, Release.id)
         .options(defer(Release.data))  # the timeline links to each release's JSON; it does not show it
     ).all()
-    latest: dict[str, int] = {}  # per release id, the most recently loaded version (the one the record uses)
-    versions: dict[str, int] = {}
-    for release, _, _ in rows:
-        latest[release.release_id] = max(latest.get(release.release_id, 0), release.id)
-        versions[release.release_id] = versions.get(release.release_id, 0) + 1
+    releases = [row[0] for row in rows]
+    used = {v.row_id for v in current(_version(r) for r in releases).values()}
+    counts: dict[str, int] = {}
+    for release in releases:
+        counts[release.release_id] = counts.get(release.release_id, 0) + 1
+    conflicts = sorted(rid for rid, n in counts.items() if n > 1)
+    last_locations = dict(
+        session.execute(
+            select(Release.id, Package.location)
+            .join(Package, Package.id == Release.last_package_id)
+            .where(Release.ocid == ocid, Release.last_package_id != Release.package_id)
+        ).all()
+    )
     timeline = [
         TimelineEntry(
             release=release,
@@ -150,9 +203,10 @@ def get_process(session: Session, ocid: str) -> ProcessView:
             tag=json.loads(release.tag) if release.tag else None,
             source=source,
             package_location=location,
-            used=latest[release.release_id] == release.id,
+            used=release.id in used,
+            last_package_location=last_locations.get(release.id),
         )
-        for release, source, location in rows
+        for release, source, location, _ in rows
     ]
     parties = session.execute(
         select(ProcessParty.role, Party)
@@ -161,14 +215,50 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         .order_by(ProcessParty.role, Party.name)
     ).all()
     records = select(PublishedRecord).where(PublishedRecord.ocid == ocid).options(defer(PublishedRecord.data))
+    named = {s.party_id for a in process.awards for s in a.suppliers}
+    notes = list(process.notes or [])
+    for release in releases:
+        notes += [f"release {release.release_id}: {n}" for n in release.notes or []]
     return ProcessView(
         process=process,
         buyer=process.buyer,
         parties=[(role, party) for role, party in parties],
         timeline=timeline,
-        conflicts=sorted(rid for rid, n in versions.items() if n > 1),
+        conflicts=conflicts,
         published_records=list(session.scalars(records)),
+        versions=_versions(session, ocid, conflicts, rows, used, last_locations),
+        suppliers_from_parties=[p for role, p in parties if role == PartyRole.SUPPLIER and p.id not in named],
+        notes=list(dict.fromkeys(notes)),
     )
+
+
+def _version(release: Release) -> Version:
+    return Version(release.id, release.ocid, release.release_id, release.published, release.loaded)
+
+
+def _versions(
+    session: Session, ocid: str, conflicts: list[str], rows: Sequence, used: set[int], last: dict[int, str]
+) -> dict[str, list[VersionView]]:
+    """For each republished release, its versions in the rule's order with what changed from one to the next."""
+    if not conflicts:
+        return {}
+    data = dict(
+        session.execute(
+            select(Release.id, Release.data).where(Release.ocid == ocid, Release.release_id.in_(conflicts))
+        ).all()
+    )
+    found: dict[str, list[VersionView]] = {}
+    for release_id in conflicts:
+        mine = sorted((r for r in rows if r[0].release_id == release_id), key=lambda r: rank(_version(r[0])))
+        views, previous = [], None
+        for release, source, location, package in mine:
+            content = loads(data[release.id])
+            changes: list[Change] = differences(previous, content) if previous is not None else []
+            view = VersionView(release, source, location, package, release.id in used, changes, last.get(release.id))
+            views.append(view)
+            previous = content
+        found[release_id] = views
+    return found
 
 
 def get_release(session: Session, ocid: str, release_row_id: int) -> Release:
@@ -213,7 +303,7 @@ def get_supplier(session: Session, party_id: int) -> SupplierView:
     totals: dict[str, list] = {}
     for entry in awards:
         award = entry.award
-        if award.value_amount is not None and award.status not in NOT_COMMITTED:
+        if award.value_amount is not None and counted(ValueBasis.AWARDS, award.status):
             total = totals.setdefault(award.value_currency or "?", [Decimal(0), 0])
             total[0] += award.value_amount
             total[1] += 1

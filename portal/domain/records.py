@@ -1,52 +1,36 @@
-"""Compiling processes: merge each ocid's releases into our record and derive the rows pages and search read.
+"""Compiling processes: read each ocid's current releases, merge them into our record, write what it derives.
 
 Everything written here is derived from the stored releases, so recompiling is always safe and gives the same
-rows for the same releases.
+rows for the same releases. The pure parts live beside this module: versions.py (which version of a release is
+used), derive.py (rows from a compiled release), headline.py (the headline value); store.py writes the rows.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from decimal import Decimal
 
 from ocdsmerge.exceptions import OCDSMergeError
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from portal.domain.derive import Derived, derive
 from portal.domain.ocds import (
+    KeyTooLong,
     canonical_json,
     checksum,
     compile_releases,
-    money,
-    normalise_name,
-    parse_amount,
-    parse_date,
+    loads,
     publisher_of,
+    read_date,
     release_content,
 )
-from portal.models import (
-    Amendment,
-    Award,
-    AwardSupplier,
-    Contract,
-    IndexQueue,
-    Item,
-    Party,
-    Process,
-    ProcessParty,
-    Release,
-    Tender,
-)
-from portal.vocabulary import PartyRole, ValueBasis
-
-EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
-# Statuses that do not commit money: such awards and contracts are left out of a process's headline value.
-NOT_COMMITTED = {"pending", "cancelled", "unsuccessful"}
-TITLE_LENGTH = 160  # a title made from a description is cut here
+from portal.domain.store import chunks, queue_for_index, write_processes
+from portal.domain.versions import EARLIEST, Version, current
+from portal.models import Process, PublishedRecord, Release
+from portal.vocabulary import CompiledBy, OcdsVersion
 
 
 @dataclass
@@ -55,19 +39,19 @@ class CompileReport:
     notes: list[dict] = field(default_factory=list)  # {"where": ocid, "note": ...}
 
 
-def _text(value: object) -> str | None:
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def _dicts(value: object) -> list[dict]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+@dataclass(frozen=True)
+class StoredVersion(Version):
+    date: datetime | None = None
+    date_offset: int | None = None
+    digest: str = ""
+    ocds_version: str = OcdsVersion.V1_1
 
 
 @dataclass
 class Versions:
-    """Per ocid, the most recently loaded version of each release, and how many releases were republished."""
+    """Per ocid, the version of each release the record uses, and how many releases were republished."""
 
-    releases: dict[str, list[tuple[int, datetime | None, dict]]]  # ocid -> [(row id, date, release)]
+    releases: dict[str, list[tuple[StoredVersion, dict]]]  # ocid -> [(version, release)]
     conflicts: dict[str, int]
 
 
@@ -75,298 +59,35 @@ def current_releases(session: Session, ocids: list[str], known: dict[str, dict] 
     """Read what compiling these ocids needs. `known` maps checksums to releases the caller already holds
     parsed (those it has just stored), so that only the others are read back and parsed."""
     known = known or {}
-    latest: dict[tuple[str, str], tuple[int, datetime | None, str]] = {}
-    versions: dict[tuple[str, str], int] = defaultdict(int)
-    query = select(Release.id, Release.ocid, Release.release_id, Release.date, Release.checksum)
-    for row_id, ocid, release_id, date, digest in session.execute(query.where(Release.ocid.in_(ocids))):
-        versions[(ocid, release_id)] += 1
-        kept = latest.get((ocid, release_id))
-        if kept is None or row_id > kept[0]:
-            latest[(ocid, release_id)] = (row_id, date, digest)
-    unknown = [row_id for row_id, _, digest in latest.values() if digest not in known]
+    query = select(
+        Release.id,
+        Release.ocid,
+        Release.release_id,
+        Release.published,
+        Release.loaded,
+        Release.date,
+        Release.date_offset,
+        Release.checksum,
+        Release.ocds_version,
+    )
+    rows = [StoredVersion(*row) for row in session.execute(query.where(Release.ocid.in_(ocids)))]
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        counts[(row.ocid, row.release_id)] += 1
+    chosen = current(rows)
+    unknown = [v.row_id for v in chosen.values() if v.digest not in known]
     texts: dict[int, str] = {}
-    for chunk in _chunks(unknown, 500):
+    for chunk in chunks(unknown, 500):
         texts.update((i, d) for i, d in session.execute(select(Release.id, Release.data).where(Release.id.in_(chunk))))
     releases: dict[str, list] = defaultdict(list)
-    for (ocid, _), (row_id, date, digest) in latest.items():
-        release = known[digest] if digest in known else json.loads(texts[row_id])
-        releases[ocid].append((row_id, date, release))
+    for (ocid, _), version in chosen.items():
+        release = known[version.digest] if version.digest in known else loads(texts[version.row_id])
+        releases[ocid].append((version, release))
     conflicts: dict[str, int] = defaultdict(int)
-    for (ocid, _), n in versions.items():
+    for (ocid, _), n in counts.items():
         if n > 1:
             conflicts[ocid] += 1
     return Versions(releases, conflicts)
-
-
-PartyKey = tuple[str, str, str | None, str | None]  # key, name, scheme, identifier
-
-
-def party_key(org: dict, lookup: dict[str, dict]) -> PartyKey | None:
-    """Parties are keyed per publisher by identifier where one is given, else by normalised name."""
-    full = lookup.get(org.get("id")) if isinstance(org.get("id"), str) else None
-    identifier = (full or {}).get("identifier") or org.get("identifier") or {}
-    name = _text(org.get("name")) or _text((full or {}).get("name"))
-    scheme = _text(identifier.get("scheme")) if isinstance(identifier, dict) else None
-    ident = identifier.get("id") if isinstance(identifier, dict) else None
-    ident = str(ident).strip()[:200] if ident not in (None, "") else None
-    if ident:
-        return f"id:{scheme or ''}/{ident}", name or ident, scheme, ident
-    if name:
-        return f"name:{normalise_name(name)}", name, None, None
-    return None
-
-
-def _chunks(seq: list, size: int) -> Iterable[list]:
-    for start in range(0, len(seq), size):
-        yield seq[start : start + size]
-
-
-def _organisations(compiled: dict) -> list[tuple[str, dict]]:
-    """(role, organisation) pairs in both OCDS 1.1 (`parties` with roles) and 1.0 (inline objects) forms."""
-    found: list[tuple[str, dict]] = []
-    for party in _dicts(compiled.get("parties")):
-        for role in party.get("roles") or []:
-            if role in set(PartyRole):
-                found.append((role, party))
-    if isinstance(compiled.get("buyer"), dict):
-        found.append((PartyRole.BUYER, compiled["buyer"]))
-    tender = compiled.get("tender") if isinstance(compiled.get("tender"), dict) else {}
-    if isinstance(tender.get("procuringEntity"), dict):
-        found.append((PartyRole.PROCURING_ENTITY, tender["procuringEntity"]))
-    found.extend(("tenderer", org) for org in _dicts(tender.get("tenderers")))
-    for award in _dicts(compiled.get("awards")):
-        found.extend((PartyRole.SUPPLIER, org) for org in _dicts(award.get("suppliers")))
-    return found
-
-
-def _title_and_description(compiled: dict, tender: dict) -> tuple[str | None, str | None]:
-    awards, contracts = _dicts(compiled.get("awards")), _dicts(compiled.get("contracts"))
-    blocks = [tender, *awards, *contracts]
-    title = next((t for b in blocks if (t := _text(b.get("title")))), None)
-    description = next((d for b in blocks if (d := _text(b.get("description")))), None)
-    if description is None:
-        items = [i for b in blocks for i in _dicts(b.get("items"))]
-        description = " ".join(d for i in items if (d := _text(i.get("description")))) or None
-    if title is None and description:
-        description = " ".join(description.split())
-        # Montréal publishes no titles: the description's opening words are what a reader would call it.
-        title = description if len(description) <= TITLE_LENGTH else description[: TITLE_LENGTH - 1] + "…"
-    return title, description
-
-
-def headline_value(
-    contracts: list[dict], awards: list[dict], tender: dict | None
-) -> tuple[Decimal | None, str | None, ValueBasis | None]:
-    """Sum of committed contracts, else of committed awards, else the tender's value; never across currencies."""
-    candidates = (
-        (ValueBasis.CONTRACTS, [c for c in contracts if c["status"] not in NOT_COMMITTED]),
-        (ValueBasis.AWARDS, [a for a in awards if a["status"] not in NOT_COMMITTED]),
-        (ValueBasis.TENDER, [tender] if tender is not None else []),
-    )
-    for basis, rows in candidates:
-        values = [(r["value_amount"], r["value_currency"]) for r in rows if r["value_amount"] is not None]
-        if not values:
-            continue
-        currencies = {currency for _, currency in values}
-        if len(currencies) > 1:
-            return None, None, ValueBasis.MIXED_CURRENCIES
-        return sum((amount for amount, _ in values), Decimal(0)), currencies.pop(), basis
-    return None, None, None
-
-
-def _items(parent: str, parent_id: str | None, block: dict) -> list[dict]:
-    rows = []
-    for item in _dicts(block.get("items")):
-        classification = item.get("classification") if isinstance(item.get("classification"), dict) else {}
-        unit = item.get("unit") if isinstance(item.get("unit"), dict) else {}
-        rows.append(
-            {
-                "parent": parent,
-                "parent_id": parent_id,
-                "item_id": _id(item),
-                "description": _text(item.get("description")),
-                "classification_scheme": _text(classification.get("scheme")),
-                "classification_id": _id(classification),
-                "classification_description": _text(classification.get("description")),
-                "quantity": parse_amount(item.get("quantity")),
-                "unit": _text(unit.get("name")),
-            }
-        )
-    return rows
-
-
-def _amendments(parent: str, parent_id: str | None, block: dict, date_of) -> list[dict]:  # type: ignore[no-untyped-def]
-    entries = _dicts(block.get("amendments"))
-    if isinstance(block.get("amendment"), dict):  # OCDS 1.0 had a single amendment object
-        entries.append(block["amendment"])
-    return [
-        {
-            "parent": parent,
-            "parent_id": parent_id,
-            "amendment_id": _id(entry),
-            "date": date_of(entry.get("date")),
-            "rationale": _text(entry.get("rationale")),
-            "description": _text(entry.get("description")),
-        }
-        for entry in entries
-    ]
-
-
-def _id(block: dict, key: str = "id") -> str | None:
-    value = block.get(key)
-    return str(value)[:200] if value not in (None, "") else None
-
-
-@dataclass
-class Derived:
-    """The rows one compiled release gives, with parties named by key until their ids are known."""
-
-    fields: dict
-    buyer: str | None
-    roles: set[tuple[str, str]]  # (party key, role)
-    parties: dict[str, PartyKey]
-    tender: dict | None
-    awards: list[tuple[dict, list[tuple[str, str]]]]  # (award row, [(party key, name as published)])
-    contracts: list[dict]
-    items: list[dict]
-    amendments: list[dict]
-    notes: list[str]
-
-
-def derive(compiled: dict) -> Derived:
-    """Everything the pages and the index read about a process, taken from its compiled release."""
-    notes: list[str] = []
-    lookup = {p["id"]: p for p in _dicts(compiled.get("parties")) if isinstance(p.get("id"), str)}
-    tender_data = compiled.get("tender") if isinstance(compiled.get("tender"), dict) else {}
-
-    def date_of(value: object) -> datetime | None:
-        parsed, note = parse_date(value)
-        if note:
-            notes.append(note)
-        return parsed
-
-    parties: dict[str, PartyKey] = {}
-    roles: set[tuple[str, str]] = set()
-    buyer = None
-    for role, org in _organisations(compiled):
-        if key := party_key(org, lookup):
-            parties.setdefault(key[0], key)
-            roles.add((key[0], role))
-            if role == PartyRole.BUYER:
-                buyer = key[0]
-
-    tender = None
-    items, amendments = [], []
-    if tender_data:
-        amount, currency = money(tender_data.get("value"))
-        period = tender_data.get("tenderPeriod") if isinstance(tender_data.get("tenderPeriod"), dict) else {}
-        tender = {
-            "tender_id": _id(tender_data),
-            "title": _text(tender_data.get("title")),
-            "description": _text(tender_data.get("description")),
-            "status": _text(tender_data.get("status")),
-            "procurement_method": _text(tender_data.get("procurementMethod")),
-            "main_category": _text(tender_data.get("mainProcurementCategory")),
-            "value_amount": amount,
-            "value_currency": currency,
-            "period_start": date_of(period.get("startDate")),
-            "period_end": date_of(period.get("endDate")),
-        }
-        items += _items("tender", tender["tender_id"], tender_data)
-        amendments += _amendments("tender", tender["tender_id"], tender_data, date_of)
-
-    awards = []
-    for data in _dicts(compiled.get("awards")):
-        amount, currency = money(data.get("value"))
-        award = {
-            "award_id": _id(data),
-            "title": _text(data.get("title")),
-            "status": _text(data.get("status")),
-            "date": date_of(data.get("date")),
-            "value_amount": amount,
-            "value_currency": currency,
-        }
-        suppliers: dict[str, str] = {}
-        for org in _dicts(data.get("suppliers")):
-            if key := party_key(org, lookup):
-                parties.setdefault(key[0], key)
-                suppliers.setdefault(key[0], key[1])
-        awards.append((award, list(suppliers.items())))
-        items += _items("award", award["award_id"], data)
-        amendments += _amendments("award", award["award_id"], data, date_of)
-
-    contracts = []
-    for data in _dicts(compiled.get("contracts")):
-        amount, currency = money(data.get("value"))
-        period = data.get("period") if isinstance(data.get("period"), dict) else {}
-        contract = {
-            "contract_id": _id(data),
-            "award_id": _id(data, "awardID"),
-            "title": _text(data.get("title")),
-            "status": _text(data.get("status")),
-            "value_amount": amount,
-            "value_currency": currency,
-            "date_signed": date_of(data.get("dateSigned")),
-            "period_start": date_of(period.get("startDate")),
-            "period_end": date_of(period.get("endDate")),
-        }
-        contracts.append(contract)
-        items += _items("contract", contract["contract_id"], data)
-        amendments += _amendments("contract", contract["contract_id"], data, date_of)
-
-    title, description = _title_and_description(compiled, tender_data)
-    value, currency, basis = headline_value(contracts, [a for a, _ in awards], tender)
-    fields = {
-        "title": title,
-        "description": description,
-        "status": tender["status"] if tender else None,
-        "procurement_method": tender["procurement_method"] if tender else None,
-        "value_amount": value,
-        "value_currency": currency,
-        "value_basis": basis,
-    }
-    return Derived(fields, buyer, roles, parties, tender, awards, contracts, items, amendments, notes)
-
-
-def _delete_children(session: Session, process_ids: list[int]) -> None:
-    award_ids = select(Award.id).where(Award.process_id.in_(process_ids))
-    session.execute(delete(AwardSupplier).where(AwardSupplier.award_id.in_(award_ids)))
-    for model in (Award, Contract, Amendment, Item, ProcessParty, Tender):
-        session.execute(delete(model).where(model.process_id.in_(process_ids)))
-
-
-def _party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dict[tuple[str, str], int]:
-    """Ids for (publisher, key) pairs, creating the parties not seen before and keeping the latest spelling."""
-    found: dict[tuple[str, str], tuple[int, str]] = {}
-    # Constrained on publisher and key, so that the unique index on (publisher, key) answers: by key alone,
-    # every chunk of processes scanned the whole party table. A batch has one publisher or very few.
-    publishers = sorted({publisher for publisher, _ in wanted})
-    query = select(Party.id, Party.publisher, Party.key, Party.name)
-    for chunk in _chunks(sorted({key for _, key in wanted}), 500):
-        rows = session.execute(query.where(Party.publisher.in_(publishers), Party.key.in_(chunk)))
-        for party_id, publisher, key, name in rows:
-            if (publisher, key) in wanted:
-                found[(publisher, key)] = (party_id, name)
-    renamed = [{"id": found[k][0], "name": wanted[k][1]} for k in wanted if k in found and found[k][1] != wanted[k][1]]
-    if renamed:
-        session.execute(update(Party), renamed)  # bulk UPDATE by primary key
-    missing = [k for k in wanted if k not in found]
-    ids = {k: value[0] for k, value in found.items()}
-    if missing:
-        rows = [
-            {
-                "publisher": k[0],
-                "key": k[1][:400],
-                "name": wanted[k][1],
-                "scheme": wanted[k][2],
-                "identifier": wanted[k][3],
-            }
-            for k in missing
-        ]
-        statement = insert(Party.__table__).returning(Party.__table__.c.id, sort_by_parameter_order=True)
-        created = session.execute(statement, rows).scalars()
-        ids.update(zip(missing, created, strict=True))
-    return ids
 
 
 @dataclass
@@ -378,34 +99,73 @@ class Compiled:
     digest: str | None = None
     derived: Derived | None = None
     error: str | None = None
+    rules: OcdsVersion = OcdsVersion.V1_1
 
 
-def compile_one(job: tuple[str, list[dict], str | None]) -> Compiled:
+def merge_rules_for(versions: Iterable[str]) -> tuple[OcdsVersion, str | None]:
+    """1.0 rules when every release came from a 1.0 package; a mix is merged by 1.1 rules, with a note."""
+    found = set(versions)
+    if found == {OcdsVersion.V1_0}:
+        return OcdsVersion.V1_0, None
+    if OcdsVersion.V1_0 in found:
+        return OcdsVersion.V1_1, "releases from OCDS 1.0 and 1.1 packages: merged by the 1.1 rules"
+    return OcdsVersion.V1_1, None
+
+
+def compile_one(job: tuple[str, list[dict], str | None, OcdsVersion]) -> Compiled:
     """Merge one process's releases (already in order) and derive its rows.
 
-    Pure: no session, no shared state. `job` is (ocid, releases, checksum of the current compiled record or None).
+    Pure: no session, no shared state. `job` is (ocid, releases, checksum of the current compiled record or None,
+    the OCDS version whose merge rules apply).
     """
-    ocid, releases, previous = job
+    ocid, releases, previous, rules = job
     try:
-        compiled = compile_releases([release_content(release) for release in releases])
+        compiled = compile_releases([release_content(release) for release in releases], rules)
+    except KeyTooLong:
+        raise
     except (OCDSMergeError, ValueError, TypeError) as error:
         return Compiled(ocid, error=f"could not compile: {error}")
     text = canonical_json(compiled)
-    digest = checksum(text)
+    digest = checksum(text + rules)
     if digest == previous:
-        return Compiled(ocid, digest=digest)
-    return Compiled(ocid, text, digest, derive(compiled))
+        return Compiled(ocid, digest=digest, rules=rules)
+    return Compiled(ocid, text, digest, derive(compiled), rules=rules)
+
+
+def next_load_number(session: Session) -> int:
+    """A number larger than any given before: the `loaded` of everything one file stores or loads again."""
+    return (session.scalar(select(func.max(Release.loaded))) or 0) + 1
+
+
+def _published_records(session: Session, ocids: list[str]) -> dict[str, dict]:
+    """Per ocid, the latest publisher's record whose compiledRelease can stand in for releases we do not have."""
+    found: dict[str, dict] = {}
+    query = select(PublishedRecord.ocid, PublishedRecord.data).where(PublishedRecord.ocid.in_(ocids))
+    for ocid, data in session.execute(query.order_by(PublishedRecord.id)):
+        record = loads(data)
+        if isinstance(record.get("compiledRelease"), dict):
+            found[ocid] = record
+    return found
+
+
+def linked_releases(record: dict) -> list[dict]:
+    """The releases a record links to (`url`, `date`, `tag`) rather than embeds: what fetching them would read."""
+    releases = record.get("releases")
+    if not isinstance(releases, list):
+        return []
+    return [r for r in releases if isinstance(r, dict) and "url" in r and "id" not in r]
 
 
 def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, dict] | None = None) -> CompileReport:
     """Recompile these processes from their stored releases and queue the changed ones for the search index.
 
     A process whose compiled record comes out the same is left untouched, which is what makes re-ingesting a
-    file a no-op. A process the merge rules cannot compile keeps its previous record and is reported. Rows are
-    written in bulk, a few statements per table for each chunk of processes. `known`: see current_releases.
+    file a no-op. A process the merge rules cannot compile keeps its previous record and is reported. A process
+    with no stored release but a publisher's record (its releases linked, not embedded) uses that record's
+    `compiledRelease`, marked as compiled by the publisher. `known`: see current_releases.
     """
     report = CompileReport()
-    for chunk in _chunks(sorted(set(ocids)), 500):
+    for chunk in chunks(sorted(set(ocids)), 500):
         versions = current_releases(session, chunk, known)
         existing, checksums = {}, {}
         for ocid, process_id, digest in session.execute(
@@ -413,17 +173,57 @@ def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, d
         ):
             existing[ocid], checksums[ocid] = process_id, digest
         ordered = {
-            ocid: sorted(versions.releases[ocid], key=lambda v: (v[1] or EARLIEST, v[0]))
+            ocid: sorted(versions.releases[ocid], key=lambda v: (v[0].date or EARLIEST, v[0].row_id))
             for ocid in chunk
             if versions.releases.get(ocid)
         }
-        jobs = [
-            (ocid, [release for _, _, release in releases], checksums.get(ocid)) for ocid, releases in ordered.items()
-        ]
         now = datetime.now(timezone.utc)
-        changed: dict[str, tuple[dict, Derived]] = {}
+        changed: dict[str, tuple[dict[str, object], Derived]] = {}
         recount = []
-        for result in map(compile_one, jobs):
+        results: list[tuple[Compiled, dict]] = []
+        for ocid, releases in ordered.items():
+            rules, rules_note = merge_rules_for(v.ocds_version for v, _ in releases)
+            result = compile_one((ocid, [release for _, release in releases], checksums.get(ocid), rules))
+            dated = [(v.date, v.date_offset) for v, _ in releases if v.date is not None]
+            first = min(dated, key=lambda d: d[0]) if dated else (None, None)
+            last = max(dated, key=lambda d: d[0]) if dated else (None, None)
+            row: dict[str, object] = {
+                "first_date": first[0],
+                "first_date_offset": first[1],
+                "last_date": last[0],
+                "last_date_offset": last[1],
+                "release_count": len(releases),
+                "merge_rules": rules,
+                "compiled_by": CompiledBy.PORTAL,
+            }
+            if rules_note and result.derived:
+                result.derived.notes.append(rules_note)
+            results.append((result, row))
+        linked = [ocid for ocid in chunk if ocid not in ordered]
+        for ocid, record in _published_records(session, linked).items() if linked else ():
+            compiled = record["compiledRelease"]
+            text = canonical_json(compiled)
+            digest = checksum(text + CompiledBy.PUBLISHER)
+            derived = None if digest == checksums.get(ocid) else derive(compiled)
+            result = Compiled(ocid, text if derived else None, digest, derived)
+            linked_count = len(linked_releases(record))
+            date = read_date(compiled.get("date"))
+            row = {
+                "first_date": date.utc,
+                "first_date_offset": date.offset,
+                "last_date": date.utc,
+                "last_date_offset": date.offset,
+                "release_count": 0,
+                "merge_rules": OcdsVersion.V1_1,
+                "compiled_by": CompiledBy.PUBLISHER,
+            }
+            if derived is not None:
+                derived.notes.append(
+                    f"{linked_count} linked release(s) not fetched: "
+                    "the record shown is the one compiled by the publisher"
+                )
+            results.append((result, row))
+        for result, extra in results:
             ocid = result.ocid
             if result.error:
                 report.notes.append({"where": ocid, "note": result.error})
@@ -432,97 +232,24 @@ def compile_processes(session: Session, ocids: Iterable[str], known: dict[str, d
             if result.derived is None:
                 recount.append({"id": existing[ocid], "conflict_count": conflicts})
                 continue
-            dates = [date for _, date, _ in ordered[ocid] if date is not None]
-            row = {
+            values: dict[str, object] = {
                 "ocid": ocid,
                 "publisher": publisher_of(ocid),
                 "compiled": result.text,
                 "compiled_checksum": result.digest,
-                "first_date": min(dates) if dates else None,
-                "last_date": max(dates) if dates else None,
-                "release_count": len(ordered[ocid]),
                 "conflict_count": conflicts,
                 "compiled_at": now,
+                **extra,
                 **result.derived.fields,
             }
-            changed[ocid] = (row, result.derived)
+            values["notes"] = list(dict.fromkeys(result.derived.notes)) or None
+            changed[ocid] = (values, result.derived)
             report.notes.extend({"where": ocid, "note": n} for n in dict.fromkeys(result.derived.notes))
         if recount:
             session.execute(update(Process), recount)
         if not changed:
             continue
-        _write(session, existing, changed)
+        write_processes(session, existing, changed)
         report.changed.extend(changed)
         queue_for_index(session, list(changed))
     return report
-
-
-def _write(session: Session, existing: dict[str, int], changed: dict[str, tuple[dict, Derived]]) -> None:
-    wanted = {
-        (publisher_of(ocid), key): party
-        for ocid, (_, derived) in changed.items()
-        for key, party in derived.parties.items()
-    }
-    party_ids = _party_ids(session, wanted)
-    for ocid, (row, derived) in changed.items():
-        row["buyer_id"] = party_ids[(publisher_of(ocid), derived.buyer)] if derived.buyer else None
-
-    stale = [existing[ocid] for ocid in changed if ocid in existing]
-    if stale:
-        _delete_children(session, stale)
-        session.execute(
-            update(Process), [{"id": existing[ocid], **row} for ocid, (row, _) in changed.items() if ocid in existing]
-        )
-    fresh = [ocid for ocid in changed if ocid not in existing]
-    if fresh:
-        statement = insert(Process.__table__).returning(Process.__table__.c.id, sort_by_parameter_order=True)
-        ids = session.execute(statement, [changed[ocid][0] for ocid in fresh]).scalars()
-        existing = {**existing, **dict(zip(fresh, ids, strict=True))}
-
-    tenders, awards, suppliers, contracts, items, amendments, roles = [], [], [], [], [], [], []
-    for ocid, (_, derived) in changed.items():
-        process_id, publisher = existing[ocid], publisher_of(ocid)
-        if derived.tender:
-            tenders.append({"process_id": process_id, **derived.tender})
-        for award, award_suppliers in derived.awards:
-            awards.append({"process_id": process_id, **award})
-            suppliers.append([(party_ids[(publisher, key)], name) for key, name in award_suppliers])
-        contracts += [{"process_id": process_id, **c} for c in derived.contracts]
-        items += [{"process_id": process_id, **i} for i in derived.items]
-        amendments += [{"process_id": process_id, **a} for a in derived.amendments]
-        roles += [
-            {"process_id": process_id, "party_id": party_ids[(publisher, key)], "role": role}
-            for key, role in sorted(derived.roles)
-        ]
-    if awards:
-        statement = insert(Award.__table__).returning(Award.__table__.c.id, sort_by_parameter_order=True)
-        award_ids = session.execute(statement, awards).scalars()
-        links = [
-            {"award_id": award_id, "party_id": party_id, "name": name}
-            for award_id, award_suppliers in zip(award_ids, suppliers, strict=True)
-            for party_id, name in award_suppliers
-        ]
-        if links:
-            session.execute(insert(AwardSupplier.__table__), links)
-    for model, rows in ((Tender, tenders), (Contract, contracts), (Item, items), (Amendment, amendments)):
-        if rows:
-            session.execute(insert(model.__table__), rows)
-    if roles:
-        session.execute(
-            insert(ProcessParty.__table__),
-            list({(r["party_id"], r["role"], r["process_id"]): r for r in roles}.values()),
-        )
-
-
-def queue_for_index(session: Session, ocids: list[str]) -> None:
-    """Record that these processes need (re)indexing."""
-    if not ocids:
-        return
-    now = datetime.now(timezone.utc)
-    queued = set(session.scalars(select(IndexQueue.ocid).where(IndexQueue.ocid.in_(ocids))))
-    if queued:
-        # A new timestamp tells an indexer already working on the old entry to leave this one queued.
-        session.execute(update(IndexQueue).where(IndexQueue.ocid.in_(queued)).values(queued_at=now))
-    fresh = [{"ocid": o, "queued_at": now} for o in ocids if o not in queued]
-    if fresh:
-        session.execute(insert(IndexQueue.__table__), fresh)

@@ -62,9 +62,9 @@ def test_a_bad_json_line_rolls_back_its_whole_file_and_the_next_file_still_loads
     flushed: list[int] = []
     real_flush = runner._flush_batch
 
-    def counting_flush(session, package, pending, *rest):
+    def counting_flush(session, package, pending, *rest, **options):
         flushed.append(len(pending))
-        real_flush(session, package, pending, *rest)
+        real_flush(session, package, pending, *rest, **options)
 
     monkeypatch.setattr(runner, "_flush_batch", counting_flush)
 

@@ -94,40 +94,46 @@ def test_corrupt_gzip_data_fails_that_file_only(sessions, load, tmp_path):
         assert set(session.scalars(select(Process.ocid))) == {GOOD_OCID}
 
 
-# What PostgreSQL refuses and SQLite keeps: the file fails on one and loads on the other, and the run goes on.
+# Values a database could refuse. Keys have one length limit on both databases (a longer one fails its file with
+# the reason); other text is unlimited and amounts beyond range are kept as published, so those load on both. A
+# NUL byte is the one value only PostgreSQL refuses: the file fails there, and the run goes on.
 REFUSED = {
     "ocid-too-long": (
         montreal(ocid="ocds-a1234567-mt-" + "x" * 300),
-        "value too long for type character varying(200)",
+        {"sqlite": "keys are limited to 200", "postgresql": "keys are limited to 200"},
     ),
     "currency-too-long": (
         montreal(awards=[{"id": "1", "status": "active", "value": {"amount": 10, "currency": "DOLLARS"}}]),
-        "value too long for type character varying(3)",
+        {},
     ),
     "status-too-long": (
         montreal(tender={"id": "t", "status": "active but only until the end of the month, as the notice said"}),
-        "value too long for type character varying(40)",
+        {},
     ),
-    "nul-byte": (montreal(tender={"id": "t", "title": "before\u0000after"}), "NUL"),
+    "nul-byte": (
+        montreal(tender={"id": "t", "title": "before\u0000after"}),
+        {"postgresql": "the database refused a value ("},
+    ),
     "numeric-overflow": (
         montreal(awards=[{"id": "1", "status": "active", "value": {"amount": 1e30, "currency": "CAD"}}]),
-        "numeric field overflow",
+        {},
     ),
 }
 
 
 @pytest.mark.parametrize("case", list(REFUSED))
 def test_a_value_the_database_refuses_fails_that_file_and_the_next_one_loads(sessions, load, tmp_path, case):
-    release, reason = REFUSED[case]
+    release, refused = REFUSED[case]
     result = load(folder_with(tmp_path, "a-bad.json", json.dumps(release).encode()))
 
     with sessions() as session:
         ocids = set(session.scalars(select(Process.ocid)))
         releases = session.scalar(select(func.count()).select_from(Release))
-    if is_postgres(sessions):
+    reason = refused.get("postgresql" if is_postgres(sessions) else "sqlite")
+    if reason:
         assert result.status == "failed"
         [error] = result.errors
-        assert error.startswith("a-bad.json: the database refused a value ("), error
+        assert error.startswith("a-bad.json: "), error
         assert reason in error
         assert ocids == {GOOD_OCID}  # nothing of the bad file, all of the good one after it
         assert releases == 2
