@@ -157,6 +157,7 @@ def process_data(view: ProcessView, language: str | None) -> dict[str, Any]:
         "procurement_method": p.procurement_method,
         "value": _money(p.value_amount, p.value_currency),
         "value_basis": p.value_basis,
+        "release_count": p.release_count,  # distinct release ids; `releases` lists every version of each
         "conflicting_release_ids": view.conflicts,
         "releases": [
             {
