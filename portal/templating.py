@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale, dates, numbers
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_babel import Babel, get_locale
 
 TRANSLATIONS = Path(__file__).parent / "translations"
@@ -37,10 +37,19 @@ def select_locale() -> str:
 
 
 @cache
-def catalogues() -> frozenset[str]:
-    """Languages with a compiled catalogue, besides English (the source language)."""
-    found = {folder.name for folder in TRANSLATIONS.glob("*") if (folder / "LC_MESSAGES" / "messages.mo").is_file()}
+def _catalogues_in(directories: str) -> frozenset[str]:
+    found = {
+        folder.name
+        for directory in directories.split(";")
+        for folder in Path(directory).glob("*")
+        if (folder / "LC_MESSAGES" / "messages.mo").is_file()
+    }
     return frozenset(found | {DEFAULT_LANGUAGE})
+
+
+def catalogues() -> frozenset[str]:
+    """Languages with a compiled catalogue in the app's translation folders, and English (the source)."""
+    return _catalogues_in(current_app.config["BABEL_TRANSLATION_DIRECTORIES"])
 
 
 def _locale() -> Locale:
@@ -114,7 +123,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["number"] = format_number
-    app.jinja_env.globals["languages"] = LANGUAGES
+    app.jinja_env.globals["interface_languages"] = LANGUAGES
     app.jinja_env.globals["interface_language"] = interface_language
     app.jinja_env.globals["current_language"] = lambda: _locale().language
 
