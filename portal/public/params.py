@@ -52,13 +52,17 @@ class Note:
 
 _SPACES = re.compile(r"[\s\u00a0\u202f'’_]")
 _CODE = re.compile(r"^([A-Za-z]{3})\s*(.*)$|^(.*?)\s*([A-Za-z]{3})$")
+# One separator before exactly three digits, after one to three that do not start with 0: "1,500" and "1.500"
+# are both fifteen hundred (amounts with three decimals are rarer than either way of grouping thousands).
+_THOUSANDS = re.compile(r"[-+]?[1-9]\d{0,2}[.,]\d{3}")
 _MULTIPLIERS = {"k": Decimal(1000), "m": Decimal(1_000_000)}
 
 
 def read_amount(text: str) -> tuple[Decimal | None, str | None, Problem | None]:
     """(amount, currency code found beside it, problem). Thousand separators may be spaces, apostrophes,
-    commas or dots; the decimal separator a dot or a comma: with both, the last one is the decimal separator; a
-    lone comma before exactly three digits ("1,500") separates thousands, any other lone comma is decimal."""
+    commas or dots; the decimal separator a dot or a comma: with both, the last one is the decimal separator;
+    a lone one before exactly three digits separates thousands ("1,500", "1.500"), else it is decimal ("12,5").
+    The page says how each amount was read, so a reader who meant otherwise can see it."""
     text = text.strip()
     currency = None
     match = _CODE.match(text)
@@ -73,12 +77,10 @@ def read_amount(text: str) -> tuple[Decimal | None, str | None, Problem | None]:
     if "," in text and "." in text:
         decimal_mark = "," if text.rfind(",") > text.rfind(".") else "."
         text = text.replace("." if decimal_mark == "," else ",", "").replace(",", ".")
-    elif text.count(",") == 1 and not re.fullmatch(r"-?\d{1,3},\d{3}", text):
+    elif _THOUSANDS.fullmatch(text) or text.count(",") > 1 or text.count(".") > 1:
+        text = text.replace(",", "").replace(".", "")
+    else:
         text = text.replace(",", ".")
-    elif "," in text:
-        text = text.replace(",", "")
-    elif text.count(".") > 1:
-        text = text.replace(".", "")
     if not re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", text):
         return None, currency, Problem.NOT_AMOUNT
     try:
