@@ -35,7 +35,7 @@ SUFFIX = {"json": "_json", "csv": "_csv"}  # endpoint suffix of each twin: publi
 # Query parameters a link may carry over from the page it is on; anything else (`_external`, `_anchor`,
 # `endpoint`, `_method`, ...) is dropped rather than handed to `url_for`, where it would steer the link.
 CARRIED_PARAMETERS = ("q", "sort", "currency", "min_amount", "max_amount", "date_from", "date_to", "page")
-MAX_ID = 2**63 - 1  # ids beyond a signed 64-bit integer exist in no table: answer 404 before asking the database
+MAX_ID = 2**31 - 1  # row ids are INTEGER (32-bit on PostgreSQL): a larger one is 404 before the database is asked
 
 
 # ---------------------------------------------------------------------------------------------------------------

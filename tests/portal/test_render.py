@@ -130,6 +130,7 @@ def test_csv_cells_never_start_a_formula():
         "/process/nope",
         "/supplier/999999",
         "/supplier/99999999999999999999",  # beyond 64 bits
+        "/supplier/2147483648",  # beyond the 32-bit INTEGER ids of PostgreSQL
         f"/process/{CDMX}/releases/99999999999999999999.json",
         f"/process/{CDMX}/published-record/18446744073709551616.json",
         "/search?page=999",
