@@ -209,15 +209,20 @@ def _cell(value: Any) -> str:
 
 
 def csv_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
-    """CSV, one line at a time: the header from the first row, every row flattened by `flatten`."""
+    """CSV, one line at a time, every row flattened by `flatten`. The columns are those of all rows (a page's
+    table is already in memory), so a first row whose value is null does not drop `value.amount` from the rest."""
+    flat = [flatten(row) for row in rows]
+    columns: dict[str, None] = {}
+    for cells in flat:
+        columns.update(dict.fromkeys(cells))
+    # "value" (null in some rows) gives way to "value.amount" and "value.currency" (from the others).
+    header = [name for name in columns if not any(other.startswith(f"{name}.") for other in columns)]
+    if not flat:
+        return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    header: list[str] | None = None
-    for row in rows:
-        cells = flatten(row)
-        if header is None:
-            header = list(cells)
-            writer.writerow(header)
+    writer.writerow(header)
+    for cells in flat:
         writer.writerow([_cell(cells.get(name)) for name in header])
         yield buffer.getvalue()
         buffer.seek(0)

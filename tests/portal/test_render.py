@@ -300,3 +300,14 @@ def test_demo_ocids_keep_their_plain_urls(client):
     assert encode_ocid(CDMX) == CDMX
     assert f'href="/process/{CDMX}"' in client.get("/search?q=arrendamiento").get_data(as_text=True)
     assert DEMO_DATA.is_dir()
+
+
+def test_csv_columns_come_from_every_row():
+    from portal.render import csv_lines
+
+    rows = [{"ocid": "a", "value": None}, {"ocid": "b", "value": {"amount": "5.00", "currency": "CAD"}}]
+    text = "".join(csv_lines(rows))
+    assert list(csv.DictReader(io.StringIO(text))) == [
+        {"ocid": "a", "value.amount": "", "value.currency": ""},
+        {"ocid": "b", "value.amount": "5.00", "value.currency": "CAD"},
+    ]
