@@ -42,6 +42,7 @@ MAX_ID = 2**31 - 1  # row ids are INTEGER (32-bit on PostgreSQL): a larger one i
 # Ocids in URLs.
 
 _SAFE = re.compile(r"[\w-]", re.UNICODE)  # letters in any script, digits, "_" and "-" stay as they are
+_PLAIN = re.compile(r"[\w-]+", re.UNICODE)
 _ESCAPED = re.compile(r"(?:~[0-9A-Fa-f]{2})+")
 
 
@@ -50,6 +51,8 @@ def encode_ocid(ocid: str) -> str:
     bytes in hex), like Datasette's tilde encoding. Percent-encoding would not do: servers decode `%2F` to `/`
     before routing, and `.` must stay free to mark `.json`. `a/b/../../c` becomes `a~2Fb~2F~2E~2E~2F~2E~2E~2Fc`,
     a link that cannot climb out of /process/."""
+    if _PLAIN.fullmatch(ocid):
+        return ocid  # most ocids
     out = []
     for char in ocid:
         if _SAFE.fullmatch(char):
