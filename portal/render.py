@@ -2,9 +2,9 @@
 table, CSV (`.csv`, streamed), each answer carrying `Link: rel=alternate` headers to the others.
 
 Modelled on Datasette's `BaseView.render`: a view builds one dict of plain values (its JSON twin, exactly), and
-the template gets that dict plus whatever richer objects it needs. Domain values (Decimal, datetimes, enums,
-dataclasses, escaped markup) become JSON here and nowhere else; money travels as strings so that no client
-rounds it through a float, and non-ASCII text stays readable.
+the template gets the richer objects the dict is made from (tests check that the two show the same figures).
+Domain values (Decimal, datetimes, enums, dataclasses, escaped markup) become JSON here and nowhere else; money
+travels as strings so that no client rounds it through a float, and non-ASCII text stays readable.
 
 Also here, because every page shares them: how an ocid is written in a URL (`OcidConverter`), the site's error
 pages and their JSON form, and links that carry a page's own query parameters and nothing else.
@@ -238,26 +238,29 @@ def csv_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
 
 def render(
     template: str,
-    data: Mapping[str, Any],
+    data: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
     *,
     table: str | None = None,
     status: int = 200,
     **context: Any,
 ) -> Response:
-    """The page in the format asked for: `template` with `data` and `context`, or `data` as JSON, or the list
-    `data[table]` as CSV. Views call nothing else to answer."""
+    """The page in the format asked for: `template` with `context`, or `data` as JSON, or the list
+    `data[table]` as CSV. Views call nothing else to answer. `data` may be a function that builds it: the HTML
+    page, drawn from `context`, then never pays for building the twin."""
     name = requested_format()
     if name == "csv" and table is None:
         name = "html"
-    if name == "json":
-        response = Response(dumps(data), status=status, mimetype=FORMATS["json"])
-    elif name == "csv":
-        rows = data[table] if table else []
-        response = Response(stream_with_context(csv_lines(rows)), status=status, mimetype=FORMATS["csv"])
-        filename = (_page_endpoint().rpartition(".")[2] or "data") + ".csv"
-        response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    if name == "html":
+        response = Response(render_template(template, **context), status=status, mimetype="text/html")
     else:
-        response = Response(render_template(template, data=data, **context), status=status, mimetype="text/html")
+        values = data() if callable(data) else data
+        if name == "json":
+            response = Response(dumps(values), status=status, mimetype=FORMATS["json"])
+        else:
+            rows = values[table] if table else []
+            response = Response(stream_with_context(csv_lines(rows)), status=status, mimetype=FORMATS["csv"])
+            filename = (_page_endpoint().rpartition(".")[2] or "data") + ".csv"
+            response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     for link in alternate_links(name):
         response.headers.add("Link", link)
     if not request.endpoint or not request.endpoint.endswith(tuple(SUFFIX.values())):

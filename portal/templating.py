@@ -16,10 +16,14 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, dates, numbers
 from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, get_locale, get_translations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 # The languages a reader can pick, each named in itself. Words stay English where no catalogue exists yet.
@@ -73,6 +77,11 @@ def interface_language() -> str:
     return language if language in catalogues() else DEFAULT_LANGUAGE
 
 
+# Parsed once: Babel parses a pattern given as text on every call (a results page formats dozens of amounts).
+_WITH_CODE = numbers.parse_pattern("#,##0.00 ¤¤")  # the ISO code, not a symbol: "$" is several countries' dollar
+_AMOUNT = numbers.parse_pattern("#,##0.00")
+
+
 def format_money(amount: Decimal | str | None, currency: str | None = None) -> str:
     """1234567.5, "CAD" -> "1,234,567.50 CAD" in English, "1 234 567,50 CAD" in French; never converted
     between currencies. The code, not a symbol: "$" means dollars of several countries."""
@@ -84,8 +93,8 @@ def format_money(amount: Decimal | str | None, currency: str | None = None) -> s
         return str(amount)
     locale = _locale()
     if currency and len(currency) == 3 and currency.isalpha():
-        return numbers.format_currency(value, currency.upper(), "#,##0.00 ¤¤", locale=locale, currency_digits=False)
-    text = numbers.format_decimal(value, "#,##0.00", locale=locale, decimal_quantization=True)
+        return _WITH_CODE.apply(value, locale, currency=currency.upper(), currency_digits=False)
+    text = _AMOUNT.apply(value, locale)
     return f"{text} {currency}" if currency else text
 
 
@@ -120,6 +129,21 @@ def format_date(value: datetime | date | None, with_time: bool = False) -> str:
     return pattern.replace("{0}", time).replace("{1}", day) + " " + _offset(value)
 
 
+@pass_context
+def _template_gettext(context: Context, string: str, /, **variables: Any) -> str:
+    """Jinja's newstyle gettext: the text translated, escaped for HTML, then formatted with `variables` (whose
+    values are escaped by the formatting)."""
+    text = _translations().ugettext(string)
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+
+@pass_context
+def _template_ngettext(context: Context, singular: str, plural: str, number: int, /, **variables: Any) -> str:
+    text = _translations().ungettext(singular, plural, number)
+    variables.setdefault("num", number)
+    return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+
 def _remember_language(response: Response) -> Response:
     chosen = request.args.get("lang")
     if chosen in LANGUAGES and request.cookies.get(LANGUAGE_COOKIE) != chosen:
@@ -145,7 +169,7 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     # The same callables as Flask-Babel's, with the catalogue looked up once a request rather than per string
-    # (a process page has about eighty).
+    # (a process page has about eighty), and `_` calling gettext directly rather than through two more calls.
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
@@ -153,6 +177,8 @@ def init_app(app: Flask) -> None:
         npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n),
         newstyle=True,
     )
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = _template_gettext
+    app.jinja_env.globals["ngettext"] = _template_ngettext
     # Flask-Babel's date filters convert to one configured zone; pages show dates as published (`date` below).
     for name in ("datetimeformat", "dateformat", "timeformat"):
         app.jinja_env.filters.pop(name, None)

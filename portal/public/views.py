@@ -4,6 +4,7 @@ URL plus `.json`), and hands it to `portal.render.render` with the template and 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -40,14 +41,17 @@ def _money(amount: Any, currency: str | None) -> dict | None:
     return None if amount is None or amount == "" else {"amount": amount, "currency": currency}
 
 
-def cached_figures() -> Figures:
-    """Headline figures scan whole tables; they change only with an ingest run, so they are kept until then."""
+def cached_figures() -> tuple[Figures, dict[str, str]]:
+    """Headline figures scan whole tables; they change only with an ingest run, so they are kept until then,
+    with the languages of the latest processes they list."""
     session = get_session()
     version = data_version(session)
     cached = current_app.extensions.get("portal.figures")
     if cached is None or cached[0] != version:
-        cached = current_app.extensions["portal.figures"] = (version, home_figures(session))
-    return cached[1]
+        figures = home_figures(session)
+        languages = content_languages(session, ocids=[p.ocid for p in figures.latest])
+        cached = current_app.extensions["portal.figures"] = (version, figures, languages)
+    return cached[1], cached[2]
 
 
 def home_data(figures: Figures, languages: dict[str, str]) -> dict[str, Any]:
@@ -74,10 +78,14 @@ def home_data(figures: Figures, languages: dict[str, str]) -> dict[str, Any]:
 
 @page_route(blueprint, "/", twins="/index", csv=True)
 def home() -> Response:
-    figures = cached_figures()
-    languages = content_languages(get_session(), ocids=[p.ocid for p in figures.latest])
-    data = home_data(figures, languages)
-    return render("public/home.html", data, table="value_by_currency", figures=figures, languages=languages)
+    figures, languages = cached_figures()
+    return render(
+        "public/home.html",
+        partial(home_data, figures, languages),
+        table="value_by_currency",
+        figures=figures,
+        languages=languages,
+    )
 
 
 def _page_number() -> int:
@@ -136,7 +144,7 @@ def search() -> Response:
     languages = content_languages(get_session(), ocids=[hit.ocid for hit in results.hits])
     return render(
         "public/search.html",
-        search_data(results, filters, notes, languages),
+        partial(search_data, results, filters, notes, languages),
         table="results",
         results=results,
         sorts=SORTS,
@@ -146,7 +154,7 @@ def search() -> Response:
     )
 
 
-def process_data(view: ProcessView, language: str | None) -> dict[str, Any]:
+def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> dict[str, Any]:
     p = view.process
     return {
         "ocid": p.ocid,
@@ -173,7 +181,8 @@ def process_data(view: ProcessView, language: str | None) -> dict[str, Any]:
             }
             for e in view.timeline
         ],
-        "compiledRelease": view.compiled if requested_format() == "json" else None,
+        # Parsed only for the JSON twin, where it is the point; the CSV lists the releases.
+        **({"compiledRelease": view.compiled} if compiled else {}),
     }
 
 
@@ -182,9 +191,8 @@ def process(ocid: str) -> Response:
     session = get_session()
     view = get_process(session, ocid)
     language = content_languages(session, ocids=[ocid]).get(ocid)
-    data = process_data(view, language)
-    if data["compiledRelease"] is None:
-        del data["compiledRelease"]  # parsed only for the JSON twin, where it is the point
+    compiled = requested_format() == "json"
+    data = partial(process_data, view, language, compiled=compiled)
     return render("public/process.html", data, table="releases", view=view, language=language)
 
 
@@ -233,6 +241,5 @@ def supplier(party_id: int) -> Response:
     session = get_session()
     view = get_supplier(session, party_id)
     languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])
-    return render(
-        "public/supplier.html", supplier_data(view, languages), table="awards", view=view, languages=languages
-    )
+    data = partial(supplier_data, view, languages)
+    return render("public/supplier.html", data, table="awards", view=view, languages=languages)
