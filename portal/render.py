@@ -213,7 +213,8 @@ def _cell(value: Any) -> str:
 
 def csv_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
     """CSV, one line at a time, every row flattened by `flatten`. The columns are those of all rows (a page's
-    table is already in memory), so a first row whose value is null does not drop `value.amount` from the rest."""
+    table is already in memory), so a first row whose value is null does not drop `value.amount` from the rest.
+    A table without rows is an empty file: there is no row to take the columns from."""
     flat = [flatten(row) for row in rows]
     columns: dict[str, None] = {}
     for cells in flat:
@@ -308,7 +309,11 @@ def error_response(status: int, detail: str | None = None, *, show_detail: bool 
 def _http_error(error: HTTPException) -> Response:
     if error.code is None or error.code < 400:
         return error  # type: ignore[return-value]  # redirects pass through
-    return error_response(error.code, error.description if isinstance(error, Missing) else None)
+    response = error_response(error.code, error.description if isinstance(error, Missing) else None)
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value  # such as a 405's Allow
+    return response
 
 
 def init_app(app: Flask) -> None:

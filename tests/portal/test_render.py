@@ -153,6 +153,14 @@ def test_unknown_addresses_get_the_sites_404_and_json_ones_a_json_error(client, 
     assert set(twin.get_json()) == {"error", "status", "detail"}
 
 
+def test_a_page_cannot_be_posted_to_and_says_so(client):
+    for path in ("/search", "/search.json"):
+        response = client.post(path)
+        assert response.status_code == 405
+        assert set(response.headers["Allow"].split(", ")) >= {"GET", "HEAD"}
+    assert client.post("/search.json").get_json()["status"] == 405
+
+
 def test_a_page_past_the_last_says_how_many_there_are(client, demo_app, monkeypatch):
     monkeypatch.setitem(demo_app.config, "PER_PAGE", 2)
     last = client.get("/search.json?q=entretien").get_json()["pages"]
