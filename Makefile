@@ -7,7 +7,7 @@ PORT ?= 5000
 # setuptools' notice about editable installs says nothing to someone running the portal
 QUIET_PIP := PYTHONWARNINGS=ignore
 
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format bench translations clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ format: $(VENV)/.installed-dev ## Format the code with ruff
 
 bench: $(VENV)/.installed-dev ## Benchmark at N processes (make bench N=1000000); see README "Performance"
 	$(BIN)/python -m bench.run --processes $(N)
+
+translations: $(VENV)/.installed-dev ## Extract the interface's words into portal/translations/messages.pot (see babel.cfg)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o portal/translations/messages.pot .
 
 clean: ## Remove the virtualenv, the local database and index
 	rm -rf $(VENV) instance *.egg-info

@@ -10,16 +10,16 @@ from typing import Any
 
 from flask import Flask
 
-from portal import db, security
+from portal import db, render, security, templating
 from portal.config import default_settings
 from portal.public.views import blueprint as public
 from portal.resources import templates_folder
-from portal.templating import register_filters
 from search_index.query import SearchIndex
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: settings (environment, then `config`), database, search index, security, blueprints."""
+    """Build the app: settings (environment, then `config`), database, search index, security, languages,
+    the renderer (formats, error pages, ocids in URLs), blueprints."""
     app = Flask("portal", template_folder=str(templates_folder()), instance_relative_config=True)
     app.config.update(default_settings(app.instance_path))
     if config:
@@ -29,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     app.extensions["portal.search"] = SearchIndex(app.config["INDEX_DIR"])
     security.init_app(app)
-    register_filters(app)
+    templating.init_app(app)
+    render.init_app(app)
     app.register_blueprint(public)
     return app

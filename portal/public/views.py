@@ -1,186 +1,209 @@
-"""Public pages: home, search, process, supplier. Each page has a JSON twin at the same URL plus `.json`."""
+"""Public pages: home, search, process, supplier. Each builds one dict of plain values, its JSON twin (at the same
+URL plus `.json`), and hands it to `portal.render.render` with the template and the objects the template needs.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from functools import partial
+from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import gettext as _
 
 from portal.db import get_session
+from portal.domain.languages import content_languages
 from portal.domain.processes import (
     Figures,
     NotFound,
+    ProcessView,
+    SupplierView,
     data_version,
     get_process,
     get_release,
     get_supplier,
     home_figures,
 )
-from search_index.query import SORTS, Filters, search_processes
-
-MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the index's 64-bit columns
+from portal.public.params import search_filters
+from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format
+from search_index.query import MAX_PAGE, SORTS, SearchPage, search_processes
 
 blueprint = Blueprint("public", __name__)
+ID = f"int(max={MAX_ID})"  # a path id: larger ones are 404 before the database is asked
 
 
 @blueprint.errorhandler(NotFound)
-def not_found(error: NotFound):  # type: ignore[no-untyped-def]
-    if request.path.endswith(".json"):
-        return jsonify(error=str(error)), 404
-    return render_template("public/not_found.html", message=str(error)), 404
+def not_found(error: NotFound) -> Response:
+    # The domain's words are English and about rows: they go into the JSON's detail, not onto the page.
+    return error_response(404, str(error), show_detail=False)
 
 
-def _money(amount: Decimal | None, currency: str | None) -> dict | None:
-    # Amounts travel as strings so that no client rounds them through a float.
-    return None if amount is None else {"amount": str(amount), "currency": currency}
+def _money(amount: Any, currency: str | None) -> dict | None:
+    return None if amount is None or amount == "" else {"amount": amount, "currency": currency}
 
 
-def _iso(value) -> str | None:  # type: ignore[no-untyped-def]
-    return value.isoformat() if value else None
-
-
-@blueprint.get("/")
-@blueprint.get("/index.json", endpoint="home_json")
-def home():  # type: ignore[no-untyped-def]
-    figures = cached_figures()
-    if request.path.endswith(".json"):
-        return jsonify(
-            processes=figures.processes,
-            releases=figures.releases,
-            buyers=figures.buyers,
-            suppliers=figures.suppliers,
-            value_by_currency=[
-                {"currency": c, "amount": str(v), "processes": n} for c, v, n in figures.value_by_currency
-            ],
-            sources=[{"name": n, "releases": r, "last_loaded": _iso(d)} for n, r, d in figures.sources],
-            latest=[{"ocid": p.ocid, "title": p.title} for p in figures.latest],
-        )
-    return render_template("public/home.html", figures=figures)
-
-
-def search_filters(args) -> Filters:  # type: ignore[no-untyped-def]
-    """Filters from the query string; a value that does not parse is ignored rather than refused."""
-
-    def parsed(name: str, parse):  # type: ignore[no-untyped-def]
-        try:
-            return parse(args[name]) if args.get(name) else None
-        except (ValueError, ArithmeticError):
-            return None
-
-    def amount(text: str) -> Decimal:
-        value = Decimal(text)
-        if not value.is_finite() or abs(value) > MAX_AMOUNT:
-            raise ValueError(text)
-        return value
-
-    currency = (args.get("currency") or "").strip().upper()
-    return Filters(
-        currency=currency if len(currency) == 3 and currency.isalpha() else None,
-        min_amount=parsed("min_amount", amount),
-        max_amount=parsed("max_amount", amount),
-        date_from=parsed("date_from", date.fromisoformat),
-        date_to=parsed("date_to", date.fromisoformat),
-    )
-
-
-def cached_figures() -> Figures:
-    """Headline figures scan whole tables; they change only with an ingest run, so they are kept until then."""
+def cached_figures() -> tuple[Figures, dict[str, str]]:
+    """Headline figures scan whole tables; they change only with an ingest run, so they are kept until then,
+    with the languages of the latest processes they list."""
     session = get_session()
     version = data_version(session)
     cached = current_app.extensions.get("portal.figures")
     if cached is None or cached[0] != version:
-        cached = current_app.extensions["portal.figures"] = (version, home_figures(session))
-    return cached[1]
+        figures = home_figures(session)
+        languages = content_languages(session, ocids=[p.ocid for p in figures.latest])
+        cached = current_app.extensions["portal.figures"] = (version, figures, languages)
+    return cached[1], cached[2]
 
 
-def _int_arg(name: str, default: int) -> int:
+def home_data(figures: Figures, languages: dict[str, str]) -> dict[str, Any]:
+    return {
+        "processes": figures.processes,
+        "releases": figures.releases,
+        "buyers": figures.buyers,
+        "suppliers": figures.suppliers,
+        "value_by_currency": [{"currency": c, "amount": v, "processes": n} for c, v, n in figures.value_by_currency],
+        "sources": [{"name": n, "releases": r, "last_loaded": d} for n, r, d in figures.sources],
+        "latest": [
+            {
+                "ocid": p.ocid,
+                "title": p.title,
+                "language": languages.get(p.ocid),
+                "buyer": p.buyer.name if p.buyer else None,
+                "last_updated": p.last_date,
+                "url": url_for("public.process", ocid=p.ocid),
+            }
+            for p in figures.latest
+        ],
+    }
+
+
+@page_route(blueprint, "/", twins="/index", csv=True)
+def home() -> Response:
+    figures, languages = cached_figures()
+    return render(
+        "public/home.html",
+        partial(home_data, figures, languages),
+        table="value_by_currency",
+        figures=figures,
+        languages=languages,
+    )
+
+
+def _page_number() -> int:
     try:
-        return int(request.args.get(name, default))
+        return int(request.args.get("page", 1))
     except ValueError:
-        return default
+        return 1
 
 
-@blueprint.get("/search")
-@blueprint.get("/search.json", endpoint="search_json")
-def search():  # type: ignore[no-untyped-def]
-    filters = search_filters(request.args)
+def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[str, str]) -> dict[str, Any]:
+    return {
+        "query": results.query,
+        "sort": results.sort,
+        "page": results.page,
+        "pages": results.pages,
+        "total": results.total,
+        "corrected": results.corrected,
+        "filters": filters,
+        "notes": [
+            {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
+        ],
+        "results": [
+            {
+                "ocid": hit.ocid,
+                "title": hit.title,
+                "language": languages.get(hit.ocid),
+                "buyer": hit.buyer,
+                "suppliers": hit.suppliers,
+                "status": hit.status,
+                "value": _money(hit.amount, hit.currency),
+                "last_updated": hit.date,
+                "url": url_for("public.process", ocid=hit.ocid),
+            }
+            for hit in results.hits
+        ],
+    }
+
+
+@page_route(blueprint, "/search", csv=True)
+def search() -> Response:
+    filters, notes = search_filters(request.args)
+    asked = _page_number()
     results = search_processes(
         current_app.extensions["portal.search"],
         q=request.args.get("q", ""),
         sort=request.args.get("sort", "relevance"),
-        page=_int_arg("page", 1),
+        page=asked,
         per_page=current_app.config["PER_PAGE"],
         filters=filters,
     )
-    if request.path.endswith(".json"):
-        return jsonify(
-            query=results.query,
-            sort=results.sort,
-            page=results.page,
-            pages=results.pages,
-            total=results.total,
-            corrected=results.corrected,
-            notice=results.notice,
-            results=[
-                {
-                    "ocid": hit.ocid,
-                    "title": hit.title,
-                    "buyer": hit.buyer,
-                    "suppliers": hit.suppliers,
-                    "status": hit.status,
-                    "value": {"amount": hit.amount, "currency": hit.currency} if hit.amount else None,
-                    "last_updated": _iso(hit.date),
-                    "url": url_for("public.process", ocid=hit.ocid, _external=True),
-                }
-                for hit in results.hits
-            ],
-        )
-    return render_template("public/search.html", results=results, sorts=SORTS, filters=filters)
+    if asked > results.pages:
+        # Rather than "page 500 of 2": there is no such page.
+        if asked > MAX_PAGE and results.pages == MAX_PAGE:
+            raise Missing(_("Only the first %(pages)d pages are shown: narrow the search.", pages=MAX_PAGE))
+        raise Missing(_("There are %(pages)d pages of results, not %(page)d.", pages=results.pages, page=asked))
+    languages = content_languages(get_session(), ocids=[hit.ocid for hit in results.hits])
+    return render(
+        "public/search.html",
+        partial(search_data, results, filters, notes, languages),
+        table="results",
+        results=results,
+        sorts=SORTS,
+        filters=filters,
+        notes=notes,
+        languages=languages,
+    )
 
 
-@blueprint.get("/process/<ocid>")
-@blueprint.get("/process/<ocid>.json", endpoint="process_json")
-def process(ocid: str):  # type: ignore[no-untyped-def]
-    view = get_process(get_session(), ocid)
-    if request.path.endswith(".json"):
-        p = view.process
-        return jsonify(
-            ocid=p.ocid,
-            title=p.title,
-            buyer=view.buyer.name if view.buyer else None,
-            status=p.status,
-            procurement_method=p.procurement_method,
-            value=_money(p.value_amount, p.value_currency),
-            value_basis=p.value_basis,
-            conflicting_release_ids=view.conflicts,
-            releases=[
-                {
-                    "id": e.release.release_id,
-                    "date": e.release.date_published,
-                    "tag": e.tag,
-                    "stages": e.stages,
-                    "checksum": e.release.checksum,
-                    "source": e.source,
-                    "package": e.package_location,
-                    "used_in_record": e.used,
-                    "url": url_for("public.release", ocid=p.ocid, row_id=e.release.id, _external=True),
-                }
-                for e in view.timeline
-            ],
-            compiledRelease=view.compiled,
-        )
-    return render_template("public/process.html", view=view)
+def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> dict[str, Any]:
+    p = view.process
+    return {
+        "ocid": p.ocid,
+        "title": p.title,
+        "language": language,
+        "buyer": view.buyer.name if view.buyer else None,
+        "status": p.status,
+        "procurement_method": p.procurement_method,
+        "value": _money(p.value_amount, p.value_currency),
+        "value_basis": p.value_basis,
+        "release_count": p.release_count,  # distinct release ids; `releases` lists every version of each
+        "conflicting_release_ids": view.conflicts,
+        "releases": [
+            {
+                "id": e.release.release_id,
+                "date": e.release.date_published,
+                "tag": e.tag,
+                "stages": e.stages,
+                "checksum": e.release.checksum,
+                "source": e.source,
+                "package": e.package_location,
+                "used_in_record": e.used,
+                "url": url_for("public.release", ocid=p.ocid, row_id=e.release.id),
+            }
+            for e in view.timeline
+        ],
+        # Parsed only for the JSON twin, where it is the point; the CSV lists the releases.
+        **({"compiledRelease": view.compiled} if compiled else {}),
+    }
 
 
-@blueprint.get("/process/<ocid>/releases/<int:row_id>.json")
+@page_route(blueprint, "/process/<ocid:ocid>", csv=True)
+def process(ocid: str) -> Response:
+    session = get_session()
+    view = get_process(session, ocid)
+    language = content_languages(session, ocids=[ocid]).get(ocid)
+    compiled = requested_format() == "json"
+    data = partial(process_data, view, language, compiled=compiled)
+    return render("public/process.html", data, table="releases", view=view, language=language)
+
+
+@blueprint.get(f"/process/<ocid:ocid>/releases/<{ID}:row_id>.json")
 def release(ocid: str, row_id: int) -> Response:
     """The release exactly as stored, for anyone who wants to check a number against its source."""
     stored = get_release(get_session(), ocid, row_id)
     return Response(stored.data, mimetype="application/json")
 
 
-@blueprint.get("/process/<ocid>/published-record/<int:record_id>.json")
+@blueprint.get(f"/process/<ocid:ocid>/published-record/<{ID}:record_id>.json")
 def published_record(ocid: str, record_id: int) -> Response:
     view = get_process(get_session(), ocid)
     for record in view.published_records:
@@ -189,27 +212,34 @@ def published_record(ocid: str, record_id: int) -> Response:
     raise NotFound(f"no published record {record_id} for {ocid!r}")
 
 
-@blueprint.get("/supplier/<int:party_id>")
-@blueprint.get("/supplier/<int:party_id>.json", endpoint="supplier_json")
-def supplier(party_id: int):  # type: ignore[no-untyped-def]
-    view = get_supplier(get_session(), party_id)
-    if request.path.endswith(".json"):
-        return jsonify(
-            id=view.party.id,
-            name=view.party.name,
-            identifier={"scheme": view.party.scheme, "id": view.party.identifier} if view.party.identifier else None,
-            spellings=view.spellings,
-            totals=[{"currency": c, "amount": str(t), "awards": n} for c, t, n in view.totals],
-            awards=[
-                {
-                    "ocid": a.process.ocid,
-                    "title": a.process.title,
-                    "award_id": a.award.award_id,
-                    "date": _iso(a.award.date),
-                    "value": _money(a.award.value_amount, a.award.value_currency),
-                    "name_as_published": a.name_as_published,
-                }
-                for a in view.awards
-            ],
-        )
-    return render_template("public/supplier.html", view=view)
+def supplier_data(view: SupplierView, languages: dict[str, str]) -> dict[str, Any]:
+    party = view.party
+    return {
+        "id": party.id,
+        "name": party.name,
+        "identifier": {"scheme": party.scheme, "id": party.identifier} if party.identifier else None,
+        "spellings": view.spellings,
+        "totals": [{"currency": c, "amount": t, "awards": n} for c, t, n in view.totals],
+        "awards": [
+            {
+                "ocid": a.process.ocid,
+                "title": a.process.title,
+                "language": languages.get(a.process.ocid),
+                "award_id": a.award.award_id,
+                "date": a.award.date,
+                "value": _money(a.award.value_amount, a.award.value_currency),
+                "name_as_published": a.name_as_published,
+                "url": url_for("public.process", ocid=a.process.ocid),
+            }
+            for a in view.awards
+        ],
+    }
+
+
+@page_route(blueprint, f"/supplier/<{ID}:party_id>", csv=True)
+def supplier(party_id: int) -> Response:
+    session = get_session()
+    view = get_supplier(session, party_id)
+    languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])
+    data = partial(supplier_data, view, languages)
+    return render("public/supplier.html", data, table="awards", view=view, languages=languages)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -78,15 +80,19 @@ def test_search_highlights_matches_and_paginates(demo_app, client, monkeypatch):
 
 def test_sort_by_amount_compares_within_a_currency(client):
     results = client.get("/search.json?sort=amount&currency=CAD").get_json()["results"]
-    amounts = [float(hit["value"]["amount"]) for hit in results]
+    amounts = [Decimal(hit["value"]["amount"]) for hit in results]
+    assert len(amounts) == 20  # a full page: an empty one would pass any order
     assert amounts == sorted(amounts, reverse=True)
+    assert amounts != sorted(amounts)  # and not all equal
     assert {hit["value"]["currency"] for hit in results} == {"CAD"}
 
 
 def test_sort_by_date_puts_the_newest_first(client):
     results = client.get("/search.json?sort=date").get_json()["results"]
-    dates = [hit["last_updated"] for hit in results]
+    dates = [datetime.fromisoformat(hit["last_updated"]) for hit in results]
+    assert len(dates) == 20  # a full page: an empty one would pass any order
     assert dates == sorted(dates, reverse=True)
+    assert dates[0] > dates[-1]
 
 
 def test_process_page_shows_the_timeline_with_every_release_and_its_source(client, sessions):
@@ -116,11 +122,75 @@ def test_supplier_page_lists_the_suppliers_awards(client, supplier_id):
     assert "1,311,264.00 MXN" in page
 
 
+def shown_figures(path: str, html: str) -> dict:
+    """What the HTML page shows, read back from its markup: the figures its JSON twin must hold too."""
+    links = re.findall(r'<a href="(/process/[^"?#]+)"', html)
+    if path == "/":
+        return {
+            **{name: int(value.replace(",", "")) for name, value in re.findall(r'data-figure="(\w+)">([\d,]+)<', html)},
+            "value_by_currency": [
+                {"currency": c, "amount": Decimal(a.replace(",", "")), "processes": int(n)}
+                for c, a, n in re.findall(
+                    r'<tr data-currency="(\w+)"><td>\w+</td><td class="num">([\d,.]+) \w+</td><td class="num">(\d+)<',
+                    html,
+                )
+            ],
+            "latest": links,
+        }
+    if path.startswith("/search"):
+        total = re.search(r'role="status">([\d,]+) process', html)[1]
+        return {"total": int(total.replace(",", "")), "results": links}
+    if path.startswith("/process/"):
+        value = re.search(r'data-figure="value">([^<]+)<', html)[1]
+        return {
+            "releases": int(re.search(r'data-figure="releases">(\d+)<', html)[1]),
+            "release_urls": re.findall(r'<a href="(/process/[^"]+/releases/\d+\.json)">', html),
+            "value": None if value == "—" else Decimal(value.split()[0].replace(",", "")),
+        }
+    return {
+        "awards": int(re.search(r'data-figure="awards">(\d+)<', html)[1]),
+        "award_ocids": re.findall(r'<tr data-ocid="([^"]+)">', html),
+        "totals": [
+            {"currency": c, "amount": Decimal(a.replace(",", ""))}
+            for c, a in re.findall(r'<dd data-currency="(\w+)">([\d,.]+) ', html)
+        ],
+    }
+
+
+def twin_figures(path: str, data: dict) -> dict:
+    """The same figures, as the JSON twin states them."""
+    if path == "/":
+        return {
+            **{name: data[name] for name in ("processes", "releases", "buyers", "suppliers")},
+            "value_by_currency": [
+                {"currency": row["currency"], "amount": Decimal(row["amount"]), "processes": row["processes"]}
+                for row in data["value_by_currency"]
+            ],
+            "latest": [row["url"] for row in data["latest"]],
+        }
+    if path.startswith("/search"):
+        return {"total": data["total"], "results": [row["url"] for row in data["results"]]}
+    if path.startswith("/process/"):
+        return {
+            "releases": data["release_count"],
+            "release_urls": [row["url"] for row in data["releases"]],
+            "value": Decimal(data["value"]["amount"]).quantize(Decimal("0.01")) if data["value"] else None,
+        }
+    return {
+        "awards": len(data["awards"]),
+        "award_ocids": [row["ocid"] for row in data["awards"]],
+        "totals": [
+            {"currency": row["currency"], "amount": Decimal(row["amount"]).quantize(Decimal("0.01"))}
+            for row in data["totals"]
+        ],
+    }
+
+
 @pytest.mark.parametrize(
     "path",
     ["/", "/search", "/search?q=entretien", f"/process/{CDMX}", f"/process/{UKRAINE}", "/supplier/{supplier}"],
 )
-def test_every_page_has_a_json_twin(client, supplier_id, path):
+def test_every_page_has_a_json_twin_with_the_same_figures(client, supplier_id, path):
     path = path.format(supplier=supplier_id)
     html = client.get(path)
     base, _, query = path.partition("?")
@@ -128,7 +198,10 @@ def test_every_page_has_a_json_twin(client, supplier_id, path):
     assert html.status_code == twin.status_code == 200
     assert html.mimetype == "text/html"
     assert twin.mimetype == "application/json"
-    assert twin.get_json()
+    shown, stated = shown_figures(base, html.get_data(as_text=True)), twin_figures(base, twin.get_json())
+    assert shown == stated
+    # Not an empty comparison: each page shows something to compare.
+    assert all(value not in (None, [], 0) for value in shown.values()), shown
 
 
 @pytest.mark.parametrize("path", ["/process/nope", "/process/nope.json", "/supplier/999999", "/supplier/999999.json"])
