@@ -4,8 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 N ?= 100000
 PORT ?= 5000
+MINUTES ?= 10
+DATABASE ?= sqlite
 
-.PHONY: help install run test lint format bench clean
+.PHONY: help install run test lint format bench soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,6 +42,9 @@ format: $(VENV)/.installed-dev ## Format the code with ruff
 
 bench: $(VENV)/.installed-dev ## Benchmark at N processes (make bench N=1000000); see README "Performance"
 	$(BIN)/python -m bench.run --processes $(N)
+
+soak: $(VENV)/.installed-dev ## Soak at N processes for MINUTES under load, with ingests, kill -9 and bad inputs (make soak N=100000 MINUTES=10 DATABASE=postgresql)
+	$(BIN)/python -m bench.soak --processes $(N) --minutes $(MINUTES) --database $(DATABASE)
 
 clean: ## Remove the virtualenv, the local database and index
 	rm -rf $(VENV) instance *.egg-info
