@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -60,6 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("soak", "kill", "bad")
 MEMORY_TARGET_MB = 1024
 BAD_GOOD_RELEASES = 100  # releases in each of the two good files beside a bad input
+KILL_FILES = 4  # files per killed batch, so that a kill can land between two committed files
 
 
 def log(message: str) -> None:
@@ -187,10 +189,13 @@ class Store:
         self.corpus = self.dir / "corpus"
         self.base_index = self.dir / f"base-index-{database}"
         self.base_marker = self.dir / f"base-{database}.json"
+        # PostgreSQL databases are named after the output folder too, so two folders never share one.
+        self.db_prefix = f"portal_soak_{processes}_{hashlib.sha1(str(self.dir.resolve()).encode()).hexdigest()[:6]}"
+        self.made_databases: list[str] = []
         if database == "sqlite":
             self.base_url = f"sqlite:///{self.dir / 'base.sqlite'}"
         else:
-            self.base_db = f"portal_soak_base_{processes}"
+            self.base_db = f"{self.db_prefix}_base"
             self.base_url = f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{self.base_db}"
         self.use("base")
 
@@ -203,7 +208,7 @@ class Store:
         if self.database == "sqlite":
             self.url = f"sqlite:///{self.run_dir / 'portal.sqlite'}"
         else:
-            self.run_db = f"portal_soak_run_{self.n}_{phase}"
+            self.run_db = f"{self.db_prefix}_{phase}"
             self.url = f"{POSTGRES_ADMIN.rsplit('/', 1)[0]}/{self.run_db}"
 
     def env(self, url: str | None = None, index: Path | None = None) -> dict:
@@ -240,6 +245,7 @@ class Store:
                 Path(str(self.dir / "base.sqlite") + suffix).unlink(missing_ok=True)
         else:
             self._admin(f'DROP DATABASE IF EXISTS "{self.base_db}" WITH (FORCE)', f'CREATE DATABASE "{self.base_db}"')
+            self.made_databases.append(self.base_db)
         shutil.rmtree(self.base_index, ignore_errors=True)
         env = self.env(self.base_url, self.base_index)
         log(f"base: storing {corpus['releases']:,} releases in {self.database}")
@@ -280,6 +286,12 @@ class Store:
                 f'DROP DATABASE IF EXISTS "{self.run_db}" WITH (FORCE)',
                 f'CREATE DATABASE "{self.run_db}" TEMPLATE "{self.base_db}"',
             )
+            self.made_databases.append(self.run_db)
+
+    def drop_databases(self) -> None:
+        """Drop the PostgreSQL databases this run made (the base too, if it built it): for throwaway runs."""
+        if self.database == "postgresql":
+            self._admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in self.made_databases))
 
 
 def _engine(url: str):  # type: ignore[no-untyped-def]
@@ -386,6 +398,17 @@ def release_integrity(url: str, base_releases: int, expected: set[Key]) -> dict:
         "lost_examples": [list(k) for k in sorted(lost)[:5]],
         "duplicated_examples": [list(row) for row in duplicated[:5]],
     }
+
+
+def ingest_runs_by_status(url: str) -> dict:
+    from sqlalchemy import text
+
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            return dict(connection.execute(text("SELECT status, count(*) FROM ingest_run GROUP BY status")).all())
+    finally:
+        engine.dispose()
 
 
 def keys_present(url: str, keys: set[Key]) -> tuple[int, int]:
@@ -723,11 +746,11 @@ class Soak:
             self.results[name] = {"harness_error": message[-3000:]}
         self.results[name]["phase_wall_s"] = round(time.perf_counter() - started, 1)
 
-    def batch(self, name: str, count: int) -> tuple[Path, set[Key]]:
+    def batch(self, name: str, count: int, files: int = 1) -> tuple[Path, set[Key]]:
         """A folder holding one new batch, ready for `portal ingest`; its keys join the expected set."""
         assert self.batches is not None
         folder = self.store.run_dir / "batches" / name
-        keys, new = self.batches.write(folder / f"{name}.jsonl.gz", name, count)
+        keys, new = self.batches.write(folder / f"{name}.jsonl.gz", name, count, files=files)
         self.expected |= keys
         self.new_processes += new
         return folder, keys
@@ -853,18 +876,20 @@ class Soak:
         args = self.args
         rng = random.Random(args.seed)
         base = self.results["base"]
-        # One whole ingest first, timed on the quiet machine, sets the range the kill delays are drawn from.
-        folder, _ = self.batch("kill-timed", args.releases)
+        # One whole ingest first, timed on the quiet machine, sets the range the kill delays are drawn from; the
+        # command's start-up (imports, app) is timed too, and delays begin near its end, where the work begins.
+        startup = run_measured([*portal_command(), "--help"], self.store.env(), self.store.logs).seconds
+        folder, _ = self.batch("kill-timed", args.releases, files=KILL_FILES)
         timed = self.ingest(folder)
-        ingest_estimate = timed.seconds
-        reindex_estimate = base["reindex_seconds"] + 2
+        ingest_estimate = max(timed.seconds, startup + 1)
+        reindex_estimate = max(base["reindex_seconds"], startup + 1)
         kills: list[dict] = []
         attempts = 0
         while len(kills) < args.kills and attempts < args.kills * 3:
             attempts += 1
             do_reindex = rng.random() < args.reindex_kill_share
             if do_reindex:
-                delay = rng.uniform(0.1, reindex_estimate)
+                delay = rng.uniform(startup * 0.8, reindex_estimate)
                 outcome = self.reindex(kill_after=delay)
                 entry: dict[str, Any] = {"kind": "reindex", "delay_s": round(delay, 2), **outcome.summary()}
                 if not outcome.alive_at_kill:
@@ -875,9 +900,10 @@ class Soak:
                     k: check.get(k) for k in ("index_docs", "db_processes", "index_error", "index_queue")
                 }
                 entry["index_usable"] = "index_error" not in check
+                entry["index_equal"] = bool(check["equal"])
             else:
-                folder, _ = self.batch(f"kill-{attempts:03d}", args.releases)
-                delay = rng.uniform(0.1, ingest_estimate)
+                folder, _ = self.batch(f"kill-{attempts:03d}", args.releases, files=KILL_FILES)
+                delay = rng.uniform(startup * 0.8, ingest_estimate)
                 outcome = self.ingest(folder, kill_after=delay)
                 entry = {"kind": "ingest", "batch": folder.name, "delay_s": round(delay, 2)}
                 entry["killed_run"] = {"returncode": outcome.returncode, "seconds": round(outcome.seconds, 2)}
@@ -894,13 +920,16 @@ class Soak:
         reruns = [k["rerun"] for k in kills if k["kind"] == "ingest"]
         reindex_kills = [k for k in kills if k["kind"] == "reindex"]
         return {
+            "startup_s": round(startup, 2),
             "timed_ingest": _run_summary(timed),
+            "ingest_runs_by_status": ingest_runs_by_status(self.store.url),
             "kills": len(kills),
             "attempts": attempts,
             "ingest_kills": len(reruns),
             "reindex_kills": len(reindex_kills),
             "reruns_succeeded": sum(1 for r in reruns if r["returncode"] == 0),
             "index_usable_after_reindex_kill": sum(1 for k in reindex_kills if k["index_usable"]),
+            "index_equal_after_reindex_kill": sum(1 for k in reindex_kills if k["index_equal"]),
             "drain": _run_summary(drain),
             "releases": release_integrity(self.store.url, base["releases"], self.expected),
             "end": index_against_database(self.store.url, self.store.index),
@@ -1069,7 +1098,8 @@ def _kill_rows(k: dict) -> list[Row]:
         (
             "kill -9 at random points",
             f"{k['kills']} ({k['ingest_kills']} ingests, {k['reindex_kills']} reindexes; {k['attempts']} attempts); "
-            f"a whole ingest took {k['timed_ingest']['seconds']} s",
+            f"a whole ingest took {k['timed_ingest']['seconds']} s, start-up {k['startup_s']} s; "
+            f"ingest runs by status {k['ingest_runs_by_status']}",
             "",
             None,
         ),
@@ -1084,7 +1114,8 @@ def _kill_rows(k: dict) -> list[Row]:
         rows.append(
             (
                 "index opens after a killed reindex",
-                f"{k['index_usable_after_reindex_kill']} of {k['reindex_kills']}",
+                f"{k['index_usable_after_reindex_kill']} of {k['reindex_kills']} "
+                f"({k['index_equal_after_reindex_kill']} holding exactly the database's processes)",
                 "all",
                 k["index_usable_after_reindex_kill"] == k["reindex_kills"],
             )
@@ -1194,6 +1225,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a figure misses its target")
+    parser.add_argument(
+        "--drop-databases", action="store_true", help="drop the PostgreSQL databases made by this run when it ends"
+    )
     parser.add_argument("--base-ingest", metavar="CORPUS", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.base_ingest:
@@ -1240,6 +1274,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     (args.results / f"{name}.json").write_text(json.dumps(document, indent=2, default=str))
     log(f"saved {args.results / name}.md and .json; {len(missed)} targets missed")
+    if args.drop_databases:
+        try:
+            soak.store.drop_databases()
+        except Exception as error:
+            log(f"could not drop the databases: {error}")
+            return 2
     if soak.errors:
         return 2
     return 1 if args.strict and missed else 0

@@ -62,12 +62,18 @@ class Batches:
             )
         return lines, self.next_process - first
 
-    def write(self, path: Path, name: str, count: int, *, amend_share: float = AMEND_SHARE) -> tuple[set[Key], int]:
-        """A .jsonl.gz file of a new batch; returns its release keys and how many processes it adds."""
+    def write(
+        self, path: Path, name: str, count: int, *, amend_share: float = AMEND_SHARE, files: int = 1
+    ) -> tuple[set[Key], int]:
+        """A new batch as a .jsonl.gz file (or `files` of them, path-1.jsonl.gz ..., in load order); returns its
+        release keys and how many processes it adds."""
         lines, new_processes = self.releases(name, count, amend_share=amend_share)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with gzip.open(path, "wt", encoding="utf-8") as out:
-            out.write("\n".join(lines) + "\n")
+        size = -(-len(lines) // files)
+        for i in range(files):
+            target = path if files == 1 else path.with_name(path.name.replace(".jsonl.gz", f"-{i + 1}.jsonl.gz"))
+            with gzip.open(target, "wt", encoding="utf-8") as out:
+                out.write("\n".join(lines[i * size : (i + 1) * size]) + "\n")
         return keys_of(lines), new_processes
 
 
