@@ -4,13 +4,15 @@ Measures the reliability figures on the benchmark corpus, driving the portal the
 `portal.wsgi:app`, and `portal ingest` / `portal reindex` as separate processes. Three phases, each optional:
 
 - soak: gunicorn (2 workers x 4 threads) under a bounded load of 32 keep-alive clients for M minutes, while
-  `--ingests` batches of `--releases` new releases are ingested one after another and one `portal reindex`
-  swaps in a fresh index part way through. Every process a search returns is fetched from its page ("found in
-  search, missing on its page" counts the 404s). At the end: 5xx count, connection errors, latency, and the
-  index's live documents against the database's processes, ocid by ocid.
-- kill: `--kills` times, start an ingest of a new batch (or, for a share of them, a reindex) and kill -9 it
-  after a random delay; a killed ingest is then run again to completion, a killed reindex is followed by a
-  check that the live index still opens. At the end every release of every file (base corpus, soak batches,
+  `--ingests` batches of `--releases` new releases are ingested one after another (spread over the window)
+  and one `portal reindex` swaps in a fresh index part way through. The load lasts until the ingests and the
+  reindex are done, however long they take, but no ingest starts after `--overrun` windows. Every process a
+  search returns is fetched from its page ("found in search, missing on its page" counts the 404s). At the
+  end: 5xx count, connection errors, latency, and the index's live documents against the database's
+  processes, ocid by ocid, without draining the queue first.
+- kill: `--kills` times, start an ingest of a new batch in four files (or, for a share of them, a reindex)
+  and kill -9 it after a random delay; a killed ingest is then run again to completion, a killed reindex is
+  followed by a check that the live index still opens. At the end every release of every file (base corpus,
   killed batches) must be in the database exactly once by (ocid, release id), and, once the index queue is
   drained by an ingest of an empty folder, the index must hold exactly the database's processes. The final
   comparison is made after a queue drain, not after a fresh reindex: a reindex rebuilds from the database and
@@ -1210,7 +1212,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.3,
         help="when the reindex starts, as a share of the window (negative: none)",
     )
-    parser.add_argument("--overrun", type=float, default=2.0, help="stop starting ingests after this many windows")
+    parser.add_argument(
+        "--overrun",
+        type=float,
+        default=3.0,
+        help="the load lasts until the ingests and the reindex are done, but no ingest starts after this many windows",
+    )
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--reindex-kill-share", type=float, default=0.2, help="share of kills aimed at a reindex")
     parser.add_argument("--bad", action="append", choices=BAD_INPUTS, help="only these bad inputs (default: all)")
