@@ -232,9 +232,22 @@ class Store:
         finally:
             admin.dispose()
 
+    def _base_database_exists(self) -> bool:
+        if self.database == "sqlite":
+            return (self.dir / "base.sqlite").exists()
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(POSTGRES_ADMIN)
+        try:
+            with admin.connect() as connection:
+                query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+                return connection.scalar(query, {"name": self.base_db}) is not None
+        finally:
+            admin.dispose()
+
     def build_base(self) -> dict:
         """Corpus, database and index, once: a marker file records the finished build and its figures."""
-        if self.base_marker.exists() and self.base_index.exists():
+        if self.base_marker.exists() and self.base_index.exists() and self._base_database_exists():
             base = json.loads(self.base_marker.read_text())
             log(f"base {self.database} database and index already built ({base['processes']:,} processes)")
             return base
@@ -294,6 +307,8 @@ class Store:
         """Drop the PostgreSQL databases this run made (the base too, if it built it): for throwaway runs."""
         if self.database == "postgresql":
             self._admin(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in self.made_databases))
+            if self.base_db in self.made_databases:
+                self.base_marker.unlink(missing_ok=True)
 
 
 def _engine(url: str):  # type: ignore[no-untyped-def]
