@@ -1028,7 +1028,7 @@ def _verdict(ok: bool) -> str:
 Row = tuple[str, str, str, bool | None]  # measure, value, target, met (None: no target)
 
 
-def _soak_rows(s: dict, args: dict) -> list[Row]:
+def _soak_rows(s: dict) -> list[Row]:
     if "harness_error" in s:
         return [("soak", "harness error: " + s["harness_error"].strip().splitlines()[-1], "", None)]
     load, ingests, reindex, end, server = s["load"], s["ingests"], s["reindex"], s["end"], s["server"]
@@ -1184,7 +1184,7 @@ def report_rows(results: dict) -> list[Row]:
     elif "harness_error" in base:
         rows.append(("base", "harness error: " + base["harness_error"].strip().splitlines()[-1], "", None))
     if "soak" in results:
-        rows += _soak_rows(results["soak"], results.get("settings", {}))
+        rows += _soak_rows(results["soak"])
     if "kill" in results:
         rows += _kill_rows(results["kill"])
     if "bad" in results:
