@@ -4,10 +4,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 N ?= 100000
 PORT ?= 5000
+MINUTES ?= 10
+DATABASE ?= sqlite
 # setuptools' notice about editable installs says nothing to someone running the portal
 QUIET_PIP := PYTHONWARNINGS=ignore
 
-.PHONY: help install run test lint format bench translations clean
+.PHONY: help install run test lint format bench soak translations clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,6 +47,9 @@ bench: $(VENV)/.installed-dev ## Benchmark at N processes (make bench N=1000000)
 
 translations: $(VENV)/.installed-dev ## Extract the interface's words into portal/translations/messages.pot (see babel.cfg)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header -o portal/translations/messages.pot .
+
+soak: $(VENV)/.installed-dev ## Soak at N processes for MINUTES under load, with ingests, kill -9 and bad inputs (make soak N=100000 MINUTES=10 DATABASE=postgresql)
+	$(BIN)/python -m bench.soak --processes $(N) --minutes $(MINUTES) --database $(DATABASE)
 
 clean: ## Remove the virtualenv, the local database and index
 	rm -rf $(VENV) instance *.egg-info
