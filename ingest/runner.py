@@ -11,7 +11,7 @@ import hashlib
 import json
 import tempfile
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from ingest.fetch import download
-from ingest.ocds import IngestError, read_file
+from ingest.ocds import Found, IngestError, read_file
 from portal.domain.ocds import canonical_json, checksum, parse_date, release_content, release_stages
 from portal.domain.records import compile_processes
 from portal.models import IngestRun, Package, PublishedRecord, Release, Source, utcnow
@@ -311,3 +311,32 @@ def _finish(session_factory: SessionFactory, run_id: int, counts: Counts, errors
             notes.append({"where": "run", "note": f"{counts.notes_dropped} more notes not kept"})
         run.notes = notes
         run.error = "\n".join(errors) or None
+
+
+# ---- Releases built in memory (tabular rows, API pages): the same store path, one package per call ----------
+
+
+def store_releases(
+    session: Session,
+    source: Source,
+    run_id: int,
+    releases: Iterable[Found],
+    *,
+    location: str,
+    digest: str,
+    encoding: str = "utf-8",
+) -> Counts:
+    """Store, compile and queue releases that were not read from an OCDS file (ingest/jobs.py), as one package
+    named `location` with content checksum `digest`, inside the caller's transaction."""
+    counts = Counts(files=1)
+    package = _package(session, source, run_id, location, digest)
+    package.encoding = encoding
+    batch: list = []
+    for item in releases:
+        batch.append(item)
+        for note in item.notes:
+            counts.note(item.where, note)
+        if len(batch) >= BATCH:
+            _flush_batch(session, package, batch, counts)
+    _flush_batch(session, package, batch, counts)
+    return counts
