@@ -79,11 +79,13 @@ class Job:
         cursor: dict | None = None,
         encoding: str = "utf-8",
         snapshot: bool = False,
+        track: bool = False,
     ) -> Counts:
         """Store one page's releases and record its rejected rows and the cursor after it, in one transaction.
 
         `snapshot`: the page is the whole register, so ocids stored before and absent now are marked as no
-        longer published (kept, never deleted)."""
+        longer published (kept, never deleted). `track`: the page is part of a full pass; its ocids are stamped
+        as seen, and the pass marks the unseen ones at its end (`save_cursor`)."""
         ocids: set[str] = set()
         with self.sessions() as session, session.begin():
             source = session.get(Source, self.source_id)
@@ -93,15 +95,16 @@ class Job:
                     if isinstance(item, Rejected):
                         self._reject(session, item)
                         continue
-                    if snapshot:
+                    if snapshot or track:
                         ocids.add(item.data["ocid"])
                     yield item
 
             counts = store_releases(
                 session, source, self.run_id, releases(), location=location, digest=digest, encoding=encoding
             )
-            if snapshot:
-                self.result.gone += self._mark_published(session, ocids)
+            if snapshot or track:
+                gone_before = self.run_id if snapshot else None
+                self.result.gone += self._mark_published(session, ocids, gone_before=gone_before)
             if cursor is not None:
                 state = session.get(SourceState, self.source_id)
                 state.cursor, state.updated_at = dict(cursor), utcnow()
@@ -132,8 +135,17 @@ class Job:
             session.flush()
             self.note(f"{row.location} row {row.number}", f"not loaded: {row.reason}")
 
-    def _mark_published(self, session: Session, ocids: set[str]) -> int:
-        known = set(session.scalars(select(SourceItem.ocid).where(SourceItem.source_id == self.source_id)))
+    def _mark_published(self, session: Session, ocids: set[str], *, gone_before: int | None = None) -> int:
+        """Stamp these ocids as seen by this run; with `gone_before`, mark every ocid of the source last seen
+        before that run as no longer published (a crash-resumed window started at an earlier run)."""
+        wanted, known = sorted(ocids), set()
+        for start in range(0, len(wanted), IN_CHUNKS):
+            chunk = wanted[start : start + IN_CHUNKS]
+            known.update(
+                session.scalars(
+                    select(SourceItem.ocid).where(SourceItem.source_id == self.source_id, SourceItem.ocid.in_(chunk))
+                )
+            )
         new = [{"source_id": self.source_id, "ocid": o, "last_seen_run_id": self.run_id} for o in ocids - known]
         if new:
             session.execute(insert(SourceItem), new)
@@ -144,11 +156,13 @@ class Job:
                 .where(SourceItem.source_id == self.source_id, SourceItem.ocid.in_(again[start : start + IN_CHUNKS]))
                 .values(last_seen_run_id=self.run_id, gone_since_run_id=None)
             )
+        if gone_before is None:
+            return 0
         gone = session.execute(
             update(SourceItem)
             .where(
                 SourceItem.source_id == self.source_id,
-                SourceItem.last_seen_run_id != self.run_id,
+                SourceItem.last_seen_run_id < gone_before,
                 SourceItem.gone_since_run_id.is_(None),
             )
             .values(gone_since_run_id=self.run_id)
@@ -156,6 +170,15 @@ class Job:
         if gone:
             self.note(self.config.name, f"{gone} contracts no longer published: kept, marked by this run")
         return gone
+
+    def save_cursor(self, cursor: dict, *, gone_before: int | None = None) -> None:
+        """Move the cursor without a page (the end of a window); optionally mark what the window did not see."""
+        with self.sessions() as session, session.begin():
+            if gone_before is not None:
+                self.result.gone += self._mark_published(session, set(), gone_before=gone_before)
+            state = session.get(SourceState, self.source_id)
+            state.cursor, state.updated_at = dict(cursor), utcnow()
+        self.cursor = dict(cursor)
 
 
 def file_checksum(path: Path) -> str:

@@ -92,7 +92,8 @@ class SourceConfig:
     order: str = ":id"  # Socrata: a stable order for paging
     incremental_field: str = ""  # Socrata: e.g. ":updated_at"; OCDS API: the query parameter of a since-date
     overlap_hours: float = 24.0  # incremental runs ask again for this much before the cursor
-    resource_id: str = ""  # CKAN: the datastore resource
+    dataset: str = ""  # CKAN: the dataset (package) name, read with package_show
+    resource: str = ""  # CKAN: the resource's id or name within the dataset
     mapping: dict[str, str] = field(default_factory=dict)  # model field -> column
     method_values: dict[str, str] = field(default_factory=dict)  # published method -> OCDS procurementMethod
     award_status: str = ""  # stated for registers that publish no status: what every row is
@@ -189,8 +190,8 @@ def parse_source(raw: dict[str, Any], base: Path) -> SourceConfig:
             absent = sorted(set(config.mapping.values()) - set(config.table.columns))
             if absent:
                 raise SourceConfigError(f"{name}: mapped column(s) not among `columns`: {', '.join(absent)}")
-    if config.kind == SourceKind.CKAN and not config.resource_id:
-        raise SourceConfigError(f"{name}: a CKAN source needs its datastore `resource_id`")
+    if config.kind == SourceKind.CKAN and not (config.resource or config.dataset):
+        raise SourceConfigError(f"{name}: a CKAN source needs its `resource` id, or the `dataset` holding it")
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -397,7 +397,7 @@ class Mapper:
             described = first.fields.get("contract_type") or "Revision"
             change = f"{described} (revision {revision})"
             if value:
-                change += f": {value['amount']} {value['currency']}"
+                change += f": {sum(amounts, Decimal(0))} {value['currency']}"
             if first.fields.get("title"):
                 change += f" — {first.fields['title']}"
             amendment = {"id": f"revision-{revision}", "description": change}

@@ -81,5 +81,6 @@ class Health(StrEnum):
     DOWN = "down"  # no answer, or an error status
     SLOW = "slow"  # answered, but slower than the source's timeout allows for comfort
     MOVED = "moved"  # answered with a redirect (or 404/410 where data was)
-    SHORT = "short"  # answered, but fewer rows than the database holds from it
+    SHORT = "short"  # answered, but the publisher now counts fewer rows than at the last run
+    DRIFTED = "drifted"  # answered, but a mapped column is missing or renamed
     REFUSED = "refused"  # the URL is not one the portal may fetch (private address, file://)
