@@ -50,22 +50,30 @@ def chicago_soda_rows(path: Path, limit: int) -> list[dict[str, Any]]:
     return rows
 
 
+def chicago_soda_fields(path: Path) -> list[str]:
+    """Every column's field name, as X-SODA2-Fields lists them (even columns empty in every row)."""
+    with open(path, encoding="utf-8", newline="") as stream:
+        return [soda_name(column) for column in next(csv.reader(stream))]
+
+
 class Platform:
     """Routes, faults and request counts shared by the server's threads."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Handler] = {}
-        self.faults: dict[str, list[tuple[int, dict[str, str], bytes]]] = {}
+        self.faults: dict[str, list[list]] = {}  # [after, remaining, status, headers]
         self.delays: dict[str, float] = {}
         self.garbled: dict[str, set[int]] = {}
         self.requests: Counter[str] = Counter()
         self.log: list[str] = []
+        self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
         self.base = ""
 
-    def fail(self, path: str, status: int, *, times: int = 1, retry_after: str | None = None) -> None:
+    def fail(self, path: str, status: int, *, times: int = 1, retry_after: str | None = None, after: int = 0) -> None:
+        """Answer `status` to `times` requests for `path`, once `after` requests have been answered normally."""
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
-        self.faults.setdefault(path, []).extend([(status, headers, b'{"error": "try again"}')] * times)
+        self.faults.setdefault(path, []).append([after, times, status, headers])
 
     def slow(self, path: str, seconds: float) -> None:
         self.delays[path] = seconds
@@ -193,7 +201,13 @@ class _Handler(BaseHTTPRequestHandler):
             platform.requests[parts.path] += 1
             platform.log.append(self.path)
             nth = platform.requests[parts.path]
-            fault = platform.faults[parts.path].pop(0) if platform.faults.get(parts.path) else None
+            platform.headers.append(dict(self.headers.items()))
+            fault = None
+            for entry in platform.faults.get(parts.path, []):
+                if entry[1] > 0 and nth > entry[0]:
+                    entry[1] -= 1
+                    fault = (entry[2], dict(entry[3]), b'{"error": "try again"}')
+                    break
         delay = platform.delays.get(parts.path, 0)
         if delay:
             time.sleep(delay)
