@@ -10,12 +10,13 @@ stored, `total` compared with what was fetched); one that is not is downloaded a
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-from ingest.endpoints import Client
+from ingest.endpoints import Client, FetchError
 from ingest.jobs import Job, load_register
 from ingest.ocds import IngestError
 from ingest.tabular import Mapper, Row, TableStats, check_columns
@@ -31,16 +32,32 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _failure(url: str, payload: Any) -> IngestError:
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, dict):
+        error = "; ".join(f"{v}" for k, v in error.items() if k in ("__type", "message")) or error
+    return IngestError(f"{url}: CKAN says the call failed: {error or 'not an action answer'}")
+
+
+def call(client: Client, url: str, params: dict[str, Any] | None) -> tuple[dict, str, bytes]:
+    """One action call: its envelope, the URL called and the answer's bytes (for the page's checksum). CKAN
+    answers errors with a status (404, 409) and a `success: false` envelope saying why: the message is kept."""
+    try:
+        payload, answer = client.get_json(url, params)
+    except FetchError as error:
+        try:
+            payload = json.loads(error.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise error from None
+        raise _failure(str(error).split(": the server")[0], payload) from None
+    if not isinstance(payload, dict) or not payload.get("success"):
+        raise _failure(answer.url, payload)
+    return payload, answer.url, answer.body
+
+
 def action(client: Client, base: str, name: str, params: dict[str, Any]) -> tuple[Any, str, bytes]:
-    """Call an action; the result, the URL called and the answer's bytes (for the page's checksum)."""
-    payload, answer = client.get_json(urljoin(base, name), params)
-    if not isinstance(payload, dict) or "success" not in payload:
-        raise IngestError(f"{answer.url}: not a CKAN action answer")
-    if not payload["success"]:
-        error = payload.get("error") or {}
-        message = error.get("message") or error.get("__type") or error if isinstance(error, dict) else error
-        raise IngestError(f"{answer.url}: CKAN says the call failed: {message}")
-    return payload.get("result"), answer.url, answer.body
+    payload, url, body = call(client, urljoin(base, name), params)
+    return payload.get("result"), url, body
 
 
 def find_resource(client: Client, base: str, dataset: str, wanted: str) -> dict:
@@ -83,16 +100,13 @@ def run_ckan(job: Job) -> None:
     params: dict[str, Any] | None = {"resource_id": resource["id"], "limit": config.page_size, "offset": offset}
     url = urljoin(base, "datastore_search")
     for _ in range(MAX_PAGES):
-        payload, answer = client.get_json(url, params)
-        if not isinstance(payload, dict) or not payload.get("success"):
-            error = payload.get("error") if isinstance(payload, dict) else None
-            raise IngestError(f"{answer.url}: CKAN says the call failed: {error or 'not an action answer'}")
+        payload, called, body = call(client, url, params)
         result = payload.get("result") or {}
         check_columns(config, [f.get("id") for f in result.get("fields", []) if isinstance(f, dict)])
         records = [r for r in result.get("records", []) if isinstance(r, dict)]
         job.result.publisher_total = result.get("total") if isinstance(result.get("total"), int) else None
         rows = [
-            Row(offset + n + 1, {k: _text(v) for k, v in record.items() if k != "_id"}, f"{answer.url}")
+            Row(offset + n + 1, {k: _text(v) for k, v in record.items() if k != "_id"}, called)
             for n, record in enumerate(records)
         ]
         offset += len(rows)
@@ -101,8 +115,8 @@ def run_ckan(job: Job) -> None:
         cursor.update(offset=0 if last else offset)
         job.store_page(
             mapper.releases(rows),
-            location=answer.url,
-            digest=hashlib.sha256(answer.body).hexdigest(),
+            location=called,
+            digest=hashlib.sha256(body).hexdigest(),
             cursor=cursor,
             track=True,
         )
@@ -110,6 +124,7 @@ def run_ckan(job: Job) -> None:
         if last or not following:
             break
         url, params = urljoin(base, following), None
+    job.result.duplicates += stats.duplicates
     for where, note in stats.notes:
         job.note(where, note)
     job.save_cursor({"offset": 0}, gone_before=pass_run)

@@ -42,9 +42,10 @@ class Refused(IngestError):
 class FetchError(IngestError):
     """A source that did not answer usefully: the message says which URL and what happened."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, body: bytes = b"") -> None:
         super().__init__(message)
         self.status = status
+        self.body = body  # an error answer's body, for platforms that explain themselves (CKAN's envelopes)
 
 
 def check_url(url: str, *, allow_private: bool = False) -> None:
@@ -138,7 +139,9 @@ class Client:
             time.sleep(retry_after(answer.headers.get("retry-after"), attempt))
             attempt += 1
         if answer.status >= 400:
-            raise FetchError(f"{answer.url}: the server answered {answer.status}", status=answer.status)
+            raise FetchError(
+                f"{answer.url}: the server answered {answer.status}", status=answer.status, body=answer.body
+            )
         return answer
 
     def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, Answer]:

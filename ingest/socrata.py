@@ -125,6 +125,7 @@ def run_socrata(job: Job) -> None:
         job.result.fetched += len(rows)
         if last:
             break
+    job.result.duplicates += stats.duplicates
     for where_note, note in stats.notes:
         job.note(where_note, note)
     if not field:  # a full pass saw everything still published
