@@ -96,6 +96,11 @@ def probe_source(config: SourceConfig, *, last_total: int | None = None) -> Prob
         except (UnicodeDecodeError, json.JSONDecodeError):
             return probe(Health.DOWN, f"{answer.url}: answered, but not with JSON")
     fields = answer.headers.get("x-soda2-fields")
+    if config.kind == SourceKind.SOCRATA:  # the count's fields are its own: ask for one row to see the columns
+        try:
+            fields = client.get(config.url, {"$limit": 1}).headers.get("x-soda2-fields")
+        except IngestError as error:
+            return probe(Health.DOWN, str(error), total)
     if fields:
         try:
             check_columns(config, json.loads(fields))
@@ -110,9 +115,6 @@ def probe_source(config: SourceConfig, *, last_total: int | None = None) -> Prob
 
 def probe_sources(session: Session, sources: list[SourceConfig]) -> list[Probe]:
     """Probe each source, comparing its total with the one its last run recorded."""
-    totals = dict(
-        session.execute(
-            select(Source.name, SourceState.publisher_total).join(SourceState, SourceState.source_id == Source.id)
-        )
-    )
+    query = select(Source.name, SourceState.publisher_total).join(SourceState, SourceState.source_id == Source.id)
+    totals = {name: total for name, total in session.execute(query)}
     return [probe_source(config, last_total=totals.get(config.name)) for config in sources]
