@@ -9,6 +9,7 @@ answer; `slow(path, seconds)` delays every answer; `garble(path, nth)` sends byt
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
@@ -230,7 +231,9 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(body)
+        # the client may have been killed or given up (the slow-source and kill tests do that on purpose)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
         pass
