@@ -12,6 +12,7 @@ from flask import Flask
 
 from portal import db, security
 from portal.config import default_settings
+from portal.public.sources import blueprint as sources
 from portal.public.views import blueprint as public
 from portal.resources import templates_folder
 from portal.templating import register_filters
@@ -31,4 +32,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     register_filters(app)
     app.register_blueprint(public)
+    app.register_blueprint(sources)
     return app
