@@ -102,7 +102,7 @@ def run_ckan(job: Job) -> None:
     for _ in range(MAX_PAGES):
         payload, called, body = call(client, url, params)
         result = payload.get("result") or {}
-        check_columns(config, [f.get("id") for f in result.get("fields", []) if isinstance(f, dict)])
+        check_columns(config, [str(f.get("id")) for f in result.get("fields", []) if isinstance(f, dict)])
         records = [r for r in result.get("records", []) if isinstance(r, dict)]
         job.result.publisher_total = result.get("total") if isinstance(result.get("total"), int) else None
         rows = [

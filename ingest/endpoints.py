@@ -62,7 +62,7 @@ def check_url(url: str, *, allow_private: bool = False) -> None:
     except (socket.gaierror, UnicodeError) as error:
         raise FetchError(f"{url}: the host name does not resolve ({error})") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
             address = address.ipv4_mapped
         if not address.is_global or address.is_multicast:

@@ -88,7 +88,7 @@ class Job:
         as seen, and the pass marks the unseen ones at its end (`save_cursor`)."""
         ocids: set[str] = set()
         with self.sessions() as session, session.begin():
-            source = session.get(Source, self.source_id)
+            source = session.get_one(Source, self.source_id)
 
             def releases() -> Iterator[Found]:
                 for item in items:
@@ -106,7 +106,7 @@ class Job:
                 gone_before = self.run_id if snapshot else None
                 self.result.gone += self._mark_published(session, ocids, gone_before=gone_before)
             if cursor is not None:
-                state = session.get(SourceState, self.source_id)
+                state = session.get_one(SourceState, self.source_id)
                 state.cursor, state.updated_at = dict(cursor), utcnow()
                 self.cursor = dict(cursor)
         self.result.counts.add(counts)
@@ -138,7 +138,7 @@ class Job:
     def _mark_published(self, session: Session, ocids: set[str], *, gone_before: int | None = None) -> int:
         """Stamp these ocids as seen by this run; with `gone_before`, mark every ocid of the source last seen
         before that run as no longer published (a crash-resumed window started at an earlier run)."""
-        wanted, known = sorted(ocids), set()
+        wanted, known = sorted(ocids), set[str]()
         for start in range(0, len(wanted), IN_CHUNKS):
             chunk = wanted[start : start + IN_CHUNKS]
             known.update(
@@ -158,7 +158,7 @@ class Job:
             )
         if gone_before is None:
             return 0
-        gone = session.execute(
+        gone: int = session.execute(  # type: ignore[attr-defined]  # an UPDATE's CursorResult
             update(SourceItem)
             .where(
                 SourceItem.source_id == self.source_id,
@@ -176,7 +176,7 @@ class Job:
         with self.sessions() as session, session.begin():
             if gone_before is not None:
                 self.result.gone += self._mark_published(session, set(), gone_before=gone_before)
-            state = session.get(SourceState, self.source_id)
+            state = session.get_one(SourceState, self.source_id)
             state.cursor, state.updated_at = dict(cursor), utcnow()
         self.cursor = dict(cursor)
 
@@ -275,7 +275,7 @@ def finish_run(job: Job, status: str) -> SourceRun:
         )
     counts = result.counts
     with job.sessions() as session, session.begin():
-        run = session.get(IngestRun, job.run_id)
+        run = session.get_one(IngestRun, job.run_id)
         run.status, run.finished_at = status, utcnow()
         run.files, run.releases_seen, run.releases_new = counts.files, counts.releases_seen, counts.releases_new
         run.releases_unchanged, run.conflicts = counts.releases_unchanged, counts.conflicts
@@ -286,7 +286,7 @@ def finish_run(job: Job, status: str) -> SourceRun:
         run.notes = notes
         run.error = "\n".join(result.errors) or None
         if result.publisher_total is not None:
-            session.get(SourceState, job.source_id).publisher_total = result.publisher_total
+            session.get_one(SourceState, job.source_id).publisher_total = result.publisher_total
     return result
 
 
@@ -305,7 +305,7 @@ def run_source(sessions: SessionFactory, config: SourceConfig) -> SourceRun:
 
 
 def gone_count(session: Session, source_id: int) -> int:
-    return session.scalar(
+    return session.scalar(  # type: ignore[return-value]  # COUNT is never NULL
         select(func.count())
         .select_from(SourceItem)
         .where(SourceItem.source_id == source_id, SourceItem.gone_since_run_id.is_not(None))

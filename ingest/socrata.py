@@ -67,7 +67,7 @@ def publisher_total(client: Client, url: str, where: str | None) -> int | None:
         raise IngestError(f"{answer.url}: count(*) failed: {problem or 'no answer'}")
     value = next(iter(payload[0].values()), None)
     try:
-        return int(value)
+        return int(str(value))
     except (TypeError, ValueError):
         return None
 

@@ -162,7 +162,7 @@ def parse_source(raw: dict[str, Any], base: Path) -> SourceConfig:
     if unknown:
         raise SourceConfigError(f"{name}: unknown key(s): {', '.join(sorted(unknown))}")
     try:
-        kind = SourceKind(raw.get("kind"))
+        kind = SourceKind(str(raw.get("kind")))
     except ValueError:
         raise SourceConfigError(
             f"{name}: kind {raw.get('kind')!r} is not one of {', '.join(k.value for k in SourceKind)}"

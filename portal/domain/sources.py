@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from portal.models import IngestRun, Package, RejectedRow, Release, Source, SourceItem, SourceState
@@ -49,7 +49,7 @@ class SourceView:
 
 
 def list_sources(session: Session) -> list[SourceView]:
-    def per_source(query) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    def per_source(query: Select) -> dict[int, int]:
         return {source_id: n for source_id, n in session.execute(query)}
 
     releases = per_source(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 
 from portal.db import get_session
 from portal.domain.sources import list_sources
@@ -12,7 +13,7 @@ blueprint = Blueprint("sources", __name__)
 
 @blueprint.get("/sources")
 @blueprint.get("/sources.json", endpoint="index_json")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     sources = list_sources(get_session())
     if request.path.endswith(".json"):
         return jsonify(sources=[source.as_json() for source in sources])

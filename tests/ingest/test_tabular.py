@@ -320,3 +320,18 @@ def test_the_full_registers_load(sessions, shared_data):
             select(Process.value_amount).where(Process.ocid == "x-montreal-fonctionnaires-2014-991378")
         )
     assert amount == Decimal("7801.41")
+
+
+def test_an_xlsx_register_maps_like_its_csv(sessions, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(CONSEIL.local_path(), dtype=str, keep_default_na=False)
+    frame.to_excel(tmp_path / "contrats.xlsx", index=False)
+    config = dataclasses.replace(CONSEIL, kind=SourceKind.XLSX, url=str(tmp_path / "contrats.xlsx"))
+    result = run_source(sessions, config)
+    assert result.status == "succeeded", result.errors
+    assert (result.fetched, result.counts.releases_new, result.rejected) == (10, 9, 1)
+    csv_releases, _, _ = mapped(dataclasses.replace(CONSEIL, url=str(CONSEIL.local_path())))
+    with sessions() as session:
+        stored = {json.loads(data)["ocid"]: json.loads(data) for data in session.scalars(select(Release.data))}
+    assert stored == {release["ocid"]: release for release in csv_releases}
