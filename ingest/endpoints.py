@@ -6,7 +6,8 @@
 - 429 and 5xx answers are retried with exponential backoff, honouring `Retry-After` in seconds or as an
   HTTP-date (capped, so a publisher cannot park a run for a day); other 4xx answers fail at once.
 - Requests to one source are spaced by its `rate_limit` (requests per second).
-- A body larger than MAX_BODY, or one that takes longer than MAX_SECONDS to arrive, is an error, not a hang.
+- A page larger than MAX_BODY (a file larger than MAX_DOWNLOAD, streamed to disk), or one that takes longer
+  than MAX_SECONDS to arrive, is an error, not a hang or an exhausted memory.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ import requests
 from ingest.ocds import IngestError
 from ingest.sources import SourceConfig
 
-MAX_BODY = 256 * 1024 * 1024  # bytes of one answer; an API page is far smaller, a register file may be large
+MAX_BODY = 64 * 1024 * 1024  # bytes of one API page held in memory (and parsed): pages are far smaller
+MAX_DOWNLOAD = 4 * 1024**3  # bytes of a register file, streamed to disk rather than held
 MAX_SECONDS = 600  # to receive one answer in full, however steadily it trickles in
 MAX_REDIRECTS = 5
 MAX_RETRY_WAIT = 120.0  # seconds: a longer Retry-After is capped; the run is reported, not parked
@@ -182,11 +184,12 @@ class Client:
     def _read(self, response: requests.Response, started: float, to: Path | None) -> bytes:
         size, chunks = 0, []
         out = open(to, "wb") if to is not None and response.status_code < 400 else None  # noqa: SIM115
+        limit = MAX_DOWNLOAD if out is not None else MAX_BODY
         try:
             for chunk in response.iter_content(chunk_size=1 << 16):
                 size += len(chunk)
-                if size > MAX_BODY:
-                    raise FetchError(f"{response.url}: the answer is larger than {MAX_BODY // 2**20} MB")
+                if size > limit:
+                    raise FetchError(f"{response.url}: the answer is larger than {limit // 2**20} MB")
                 if time.monotonic() - started > MAX_SECONDS:
                     raise FetchError(f"{response.url}: the answer took longer than {MAX_SECONDS} s to arrive")
                 if out is not None:

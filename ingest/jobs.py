@@ -19,6 +19,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
@@ -32,6 +33,7 @@ from portal.models import IngestRun, RejectedRow, Source, SourceItem, SourceStat
 from portal.vocabulary import RunStatus, SourceKind
 
 SessionFactory = Callable[[], Session]
+SCHEDULES = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1)}  # else manual
 IN_CHUNKS = 500  # ocids per IN (...) list: well under every backend's bound-parameter limit
 
 
@@ -310,3 +312,25 @@ def gone_count(session: Session, source_id: int) -> int:
         .select_from(SourceItem)
         .where(SourceItem.source_id == source_id, SourceItem.gone_since_run_id.is_not(None))
     )
+
+
+def due_sources(session: Session, sources: list[SourceConfig], *, now: datetime | None = None) -> list[SourceConfig]:
+    """The sources whose schedule says they should run now: never run, or last started longer ago than their
+    interval. A `manual` source (or an unknown schedule) is never due; a run still going is not started twice
+    unless it has been going for longer than its interval (then it was killed)."""
+    now = now or utcnow()
+    last = {
+        name: started
+        for name, started in session.execute(
+            select(Source.name, func.max(IngestRun.started_at)).join(IngestRun).group_by(Source.name)
+        )
+    }
+    due = []
+    for config in sources:
+        interval = SCHEDULES.get(config.schedule)
+        if interval is None:
+            continue
+        started = last.get(config.name)
+        if started is None or now - started >= interval:
+            due.append(config)
+    return due

@@ -15,7 +15,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy import select
 
 from ingest.health import probe_sources
-from ingest.jobs import SourceRun, run_source
+from ingest.jobs import SourceRun, due_sources, run_source
 from ingest.runner import run_ingest
 from ingest.sources import SourceConfigError, find_source, load_sources
 from portal.app import create_app
@@ -118,13 +118,19 @@ def _configured(path: str | None) -> list:
 @sources.command("run")
 @click.argument("name", required=False)
 @click.option("--file", "path", help="A sources file (defaults to PORTAL_SOURCES_FILE).")
-def sources_run(name: str | None, path: str | None) -> None:
+@click.option("--due", is_flag=True, help="Only the sources whose schedule says they are due (for cron).")
+def sources_run(name: str | None, path: str | None, due: bool) -> None:
     """Run one configured source, or all of them, resuming each from its cursor; then update the index."""
     configured = _configured(path)
     try:
         chosen = [find_source(configured, name)] if name else configured
     except SourceConfigError as error:
         raise click.ClickException(str(error)) from None
+    if due:
+        with current_app.extensions["portal.sessions"]() as session:
+            chosen = due_sources(session, chosen)
+        if not chosen:
+            click.echo("no source is due")
     sys.exit(run_sources_and_index(current_app, chosen))
 
 

@@ -55,3 +55,16 @@ def test_demo_loads_the_registers_beside_the_ocds_files(database_url, tmp_path):
     page = app.test_client().get("/process/x-chicago-contracts-21600").get_data(as_text=True)
     assert "PROPERTY LEASE (revision 15): -4937.20 USD" in page
     app.extensions["portal.engine"].dispose()
+
+
+def test_sources_run_due_runs_only_what_its_schedule_says(app, tmp_path):
+    text = demo_sources_file().read_text(encoding="utf-8").replace('schedule = "manual"', 'schedule = "daily"', 1)
+    text = text.replace('url = "registers/', f'url = "{demo_sources_file().parent}/registers/')
+    sources = tmp_path / "sources.toml"
+    sources.write_text(text, encoding="utf-8")
+    first = invoke(app, "sources", "run", "--due", "--file", str(sources))
+    assert first.exit_code == 0, first.output
+    assert "City of Chicago: Contracts (demo slice): run 1 succeeded" in first.output
+    assert "Montréal" not in first.output  # manual
+    second = invoke(app, "sources", "run", "--due", "--file", str(sources))
+    assert "no source is due" in second.output
