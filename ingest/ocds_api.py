@@ -24,7 +24,8 @@ from portal.vocabulary import FoundKind
 MAX_PAGES = 100_000  # a publisher whose links.next never ends is reported, not followed forever
 
 
-def _found(payload: Any, url: str) -> tuple[list[Found], list[str]]:
+def page_releases(payload: Any, url: str) -> tuple[list[Found], list[str]]:
+    """A page's releases, and notes about what it holds but cannot be stored (linked releases)."""
     if not isinstance(payload, dict) or not isinstance(payload.get("releases", payload.get("records")), list):
         raise IngestError(f"{url}: not a release or record package (no `releases` or `records` list)")
     found, notes = [], []
@@ -63,7 +64,7 @@ def run_ocds_api(job: Job) -> None:
         params = {config.incremental_field: since} if since else None
     for _ in range(MAX_PAGES):
         payload, answer = client.get_json(url, params)
-        found, notes = _found(payload, answer.url)
+        found, notes = page_releases(payload, answer.url)
         for note in notes:
             job.note(answer.url, note)
         for item in found:

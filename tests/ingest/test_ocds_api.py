@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ingest.jobs import run_source
+from ingest.ocds import IngestError
+from ingest.ocds_api import page_releases
 from ingest.sources import find_source, load_sources
 from portal.config import default_settings
 from portal.models import Process, Release
@@ -86,3 +88,17 @@ def test_429_with_an_http_date_retry_after_then_success(sessions, server, api):
     result = run_source(sessions, api)
     assert result.status == "succeeded", result.errors
     assert server.requests[PATH] == 9
+
+
+def test_record_packages_yield_their_embedded_releases(shared_data):
+    records = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((shared_data / "ocds/montreal/records").glob("*.json"))
+    ]
+    found, notes = page_releases(
+        {"records": records + [{"ocid": "x", "releases": [{"url": "https://x/1.json"}]}]}, "page"
+    )
+    assert len(found) == 10 and all(item.from_record for item in found)
+    assert notes == ["1 linked releases (a url only) not fetched"]
+    with pytest.raises(IngestError, match="not a release or record package"):
+        page_releases({"data": []}, "page")
