@@ -124,7 +124,5 @@ def run_ckan(job: Job) -> None:
         if last or not following:
             break
         url, params = urljoin(base, following), None
-    job.result.duplicates += stats.duplicates
-    for where, note in stats.notes:
-        job.note(where, note)
+    job.take_notes(stats)
     job.save_cursor({"offset": 0}, gone_before=pass_run)

@@ -72,6 +72,14 @@ class Job:
     def note(self, where: str, note: str) -> None:
         self.result.counts.note(where, note)
 
+    def take_notes(self, stats: TableStats) -> None:
+        """A table's notes into the run's, and its duplicates into the run's count."""
+        self.result.duplicates += stats.duplicates
+        for where, note in stats.notes:
+            self.note(where, note)
+        if stats.notes_dropped:
+            self.note(self.config.name, f"{stats.notes_dropped} more notes about rows not kept")
+
     def store_page(
         self,
         items: Iterable[Found | Rejected],
@@ -199,11 +207,9 @@ def load_register(job: Job, path: Path, *, location: str) -> None:
     stats = TableStats()
     items = map_file(path, job.config, stats, location=location)
     job.store_page(items, location=location, digest=file_checksum(path), encoding=stats.encoding, snapshot=True)
-    for where, note in stats.notes:
-        job.note(where, note)
+    job.take_notes(stats)
     job.result.fetched += stats.rows
     job.result.publisher_total = (job.result.publisher_total or 0) + stats.rows + stats.unread
-    job.result.duplicates += stats.duplicates
     if stats.encoding not in ("utf-8", "utf-8-sig", "xlsx"):
         job.note(location, f"not UTF-8: read as {stats.encoding}")
 

@@ -125,8 +125,6 @@ def run_socrata(job: Job) -> None:
         job.result.fetched += len(rows)
         if last:
             break
-    job.result.duplicates += stats.duplicates
-    for where_note, note in stats.notes:
-        job.note(where_note, note)
+    job.take_notes(stats)
     if not field:  # a full pass saw everything still published
         job.save_cursor(cursor, gone_before=pass_run)

@@ -39,6 +39,7 @@ from ingest.ocds import Found, IngestError
 from ingest.sources import SourceConfig, TableFormat
 from portal.vocabulary import FoundKind
 
+MAX_NOTES = 500  # notes kept per table; beyond this only the count grows (the run keeps as many)
 CHUNK_ROWS = 20_000  # rows pandas reads at a time: bounds memory whatever the file size
 EARLIEST_YEAR = 1900  # dates before this are typing errors in a contract register (Chicago has 0201 and 0204)
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,80}")
@@ -84,6 +85,13 @@ class TableStats:
     releases: int = 0
     encoding: str = "utf-8"
     notes: list[tuple[str, str]] = field(default_factory=list)
+    notes_dropped: int = 0
+
+    def note(self, where: str, note: str) -> None:
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append((where, note))
+        else:
+            self.notes_dropped += 1
 
 
 # ---- reading ------------------------------------------------------------------------------------------------
@@ -266,7 +274,7 @@ class Mapper:
         self.config = config
         self.stats = stats
         self.zone = ZoneInfo(config.timezone)
-        self._seen_rows: set[str] = set()  # hashes of the rows loaded so far: duplicates load once
+        self._seen_placeholders: set[tuple[str, str]] = set()  # rows without an id, keyed by their hash
 
     def group_key(self, values: dict[str, str | None]) -> tuple[str, str] | None:
         """The grouping key a row would have, from its id columns alone (None for a placeholder or no id)."""
@@ -316,9 +324,10 @@ class Mapper:
         currency = (fields.get("currency") or config.currency or "").upper() or None
         return _Mapped(row, key, placeholder, fields, amount, currency, dates, notes)
 
-    def releases(self, rows: Iterable[Row | Rejected], expected: Counter | None = None) -> Iterator[Found | Rejected]:
-        """Map rows and yield a release as soon as its group is complete: when `expected` (rows per key, from a
-        first pass over the id columns) says so, else at the end. Rows of a group need not be adjacent."""
+    def releases(self, rows: Iterable[Row | Rejected], expected: Expected | None = None) -> Iterator[Found | Rejected]:
+        """Map rows and yield a release as soon as its group is complete: at once for a key `expected` (from a
+        first pass over the id columns, see `count_keys`) does not list, when its last row is read for one it
+        lists, else (pages of an API) at the end. Rows of a group need not be adjacent."""
         pending: dict[tuple[str, str], list[_Mapped]] = {}
         for row in rows:
             if isinstance(row, Rejected):  # a line the reader could not split into the columns
@@ -332,33 +341,35 @@ class Mapper:
                 self.stats.rejected += 1
                 yield mapped
                 if expected is not None and (key := self.group_key(row.values)) is not None:
-                    expected[key] -= 1
                     yield from self._complete(pending, key, expected)
                 continue
-            fingerprint = _short_hash(json.dumps(row.values, sort_keys=True, ensure_ascii=False))
-            if fingerprint in self._seen_rows:
+            # An exact duplicate has the same key as its original: for ids, within its group; for placeholder
+            # rows, whose key is the row's own hash, among the placeholder keys seen.
+            group = pending.setdefault(mapped.key, [])
+            if (mapped.placeholder and mapped.key in self._seen_placeholders) or any(
+                member.row.values == row.values for member in group
+            ):
                 self.stats.duplicates += 1
-                self.stats.notes.append(
-                    (f"{row.location} row {row.number}", "repeats an earlier row exactly: loaded once")
-                )
+                self.stats.note(f"{row.location} row {row.number}", "repeats an earlier row exactly: loaded once")
             else:
-                self._seen_rows.add(fingerprint)
-                pending.setdefault(mapped.key, []).append(mapped)
+                group.append(mapped)
             if mapped.placeholder:
+                self._seen_placeholders.add(mapped.key)
                 yield from self._emit(pending.pop(mapped.key, []))
             elif expected is not None:
-                yield from self._complete(pending, mapped.key, expected, seen=True)
+                yield from self._complete(pending, mapped.key, expected)
         for group in pending.values():
             yield from self._emit(group)
 
-    def _complete(
-        self, pending: dict, key: tuple[str, str], expected: Counter, *, seen: bool = False
-    ) -> Iterator[Found]:
-        if seen:
-            expected[key] -= 1
-        if expected[key] <= 0:
-            del expected[key]
-            yield from self._emit(pending.pop(key, []))
+    def _complete(self, pending: dict, key: tuple[str, str], expected: Expected) -> Iterator[Found]:
+        """One more row of `key` has been read: release its group if that was the last."""
+        shared = hash(key)
+        if shared in expected:
+            expected[shared] -= 1
+            if expected[shared] > 0:
+                return
+            del expected[shared]
+        yield from self._emit(pending.pop(key, []))
 
     def _emit(self, group: list[_Mapped]) -> Iterator[Found]:
         if group:
@@ -466,14 +477,18 @@ class Mapper:
         return Found(FoundKind.RELEASE, release, where, notes=notes)
 
 
-def count_keys(path: Path, config: SourceConfig, encoding: str) -> Counter:
-    """First pass over the id columns only: how many rows each (contract, revision) has, so that a group can be
-    released as soon as its last row is read however far apart its rows are."""
+Expected = dict[int, int]  # hash of a (contract, revision) key -> rows still to read, for keys with several rows
+
+
+def count_keys(path: Path, config: SourceConfig, encoding: str) -> Expected:
+    """First pass over the id columns only: which (contract, revision) keys have several rows, and how many, so
+    that a group can be released as soon as its last row is read however far apart its rows are. Keys are kept
+    as their hashes and only when shared, so a register of a million unique contracts keeps next to nothing."""
     table, mapping = config.table, config.mapping
     wanted = [mapping[name] for name in ("contract_id", "revision") if name in mapping]
-    counts: Counter = Counter()
+    counts: Counter[int] = Counter()
     if not wanted:
-        return counts
+        return {}
     mapper = Mapper(config, TableStats())
     missing = frozenset(table.missing)
     if config.kind == "xlsx":
@@ -499,11 +514,10 @@ def count_keys(path: Path, config: SourceConfig, encoding: str) -> Counter:
             frame.columns = list(table.columns) if not table.header else [str(c).strip() for c in frame.columns]
             frame = frame[wanted]
         for record in frame.itertuples(index=False, name=None):
-            values = {c: _clean(v, missing) for c, v in zip(wanted, record, strict=True)}
-            key = mapper.group_key(values)
+            key = mapper.group_key({c: _clean(v, missing) for c, v in zip(wanted, record, strict=True)})
             if key is not None:
-                counts[key] += 1
-    return counts
+                counts[hash(key)] += 1
+    return {key: n for key, n in counts.items() if n > 1}
 
 
 def map_file(path: Path, config: SourceConfig, stats: TableStats, *, location: str) -> Iterator[Found | Rejected]:
