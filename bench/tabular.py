@@ -81,7 +81,7 @@ def main() -> None:
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = Path(args.folder)
-    path = folder / f"chicago-{args.rows}.csv"
+    path = (folder / f"chicago-{args.rows}.csv").resolve()
     if args.stage:
         print(json.dumps(stage(args.stage, path, args.database)))
         return
