@@ -17,7 +17,7 @@ import time
 import traceback
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,16 @@ from sqlalchemy.orm import Session
 
 from ingest.fetch import clean_temporary_folders, download, temporary_folder
 from ingest.limits import DEFAULT_LIMITS, Deadline, Limits
-from ingest.ocds import FILE_SUFFIXES, NESTING_HINT, IngestError, NotUTF8, PackageInfo, accepted_suffix, read_file
+from ingest.ocds import (
+    FILE_SUFFIXES,
+    NESTING_HINT,
+    Found,
+    IngestError,
+    NotUTF8,
+    PackageInfo,
+    accepted_suffix,
+    read_file,
+)
 from ingest.status import abandoned_reason
 from portal.domain.ocds import (
     KeyTooLong,
@@ -588,3 +597,37 @@ def _finish(session_factory: SessionFactory, run_id: int, counts: Counts, errors
             notes.append({"where": "run", "note": f"{counts.notes_dropped} more notes not kept"})
         run.notes = notes
         run.error = "\n".join(errors) or None
+
+
+# ---- Releases built in memory (tabular rows, API pages): the same store path, one package per call ----------
+
+
+def store_releases(
+    session: Session,
+    source: Source,
+    run_id: int,
+    releases: Iterable[Found],
+    *,
+    location: str,
+    digest: str,
+    encoding: str = "utf-8",
+) -> Counts:
+    """Store, compile and queue releases that were not read from an OCDS file (ingest/jobs.py), as one package
+    named `location` with content checksum `digest`, inside the caller's transaction."""
+    counts = Counts(files=1)
+    package = _package(session, source, run_id, location, digest)
+    package.encoding = encoding
+    # No package around them: no publishedDate to rank versions by, and OCDS 1.1 rules unless a release says.
+    loading = Loading(next_load_number(session), PackageInfo(encoding=encoding))
+    merge_warnings: Counter[str] = Counter()
+    batch: list = []
+    for item in releases:
+        batch.append(item)
+        for note in item.notes:
+            counts.note(item.where, note)
+        if len(batch) >= BATCH:
+            _flush_batch(session, package, batch, counts, loading, merge_warnings=merge_warnings)
+    _flush_batch(session, package, batch, counts, loading, merge_warnings=merge_warnings)
+    for message, times in merge_warnings.items():
+        counts.note(location, f"ocdsmerge: {message}" + (f" ({times} times)" if times > 1 else ""))
+    return counts

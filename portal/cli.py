@@ -1,22 +1,28 @@
-"""Thin commands over the same functions the tests call: init-db, ingest, reindex, demo, serve.
+"""Thin commands over the same functions the tests call: init-db, ingest, reindex, demo, sources, serve.
 
 The top of the stack: it builds the app (`portal.app`) and drives `ingest` and `search_index`; nothing imports it.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
+from sqlalchemy import select
 
+from ingest.health import probe_sources
+from ingest.jobs import SourceRun, due_sources, run_source
 from ingest.runner import record_index_failure, run_ingest
+from ingest.sources import SourceConfigError, find_source, load_sources
 from portal.app import create_app
 from portal.database import upgrade_database
-from portal.resources import demo_data_folder
-from search_index.indexer import IndexBusy, IndexReport, rebuild, update_index
+from portal.models import IngestRun, Source, SourceState
+from portal.resources import demo_data_folder, demo_sources_file
+from search_index.indexer import IndexBusy, IndexReport, apply_queue, rebuild, update_index
 
 DEMO_SOURCE = "Demo set (real published OCDS)"
 
@@ -92,7 +98,104 @@ def reindex(procs: int) -> None:
 def demo() -> None:
     """Set up the database and load the bundled demo data (safe to run again)."""
     upgrade_database(current_app.config["DATABASE_URL"])
-    sys.exit(ingest_and_index(current_app, str(demo_data_folder()), DEMO_SOURCE))
+    failed = ingest_and_index(current_app, str(demo_data_folder()), DEMO_SOURCE)
+    failed |= run_sources_and_index(current_app, load_sources(demo_sources_file()))
+    sys.exit(failed)
+
+
+def describe_run(result: SourceRun) -> str:
+    c = result.counts
+    line = (
+        f"{result.source}: run {result.run_id} {result.status}: {result.fetched} fetched"
+        + (f" of the publisher's {result.publisher_total}" if result.publisher_total is not None else "")
+        + f", {c.releases_new} new releases, {c.releases_unchanged} unchanged, {c.processes_compiled} processes"
+        f" compiled, {result.rejected} rows not mapped, {result.duplicates} duplicate rows"
+    )
+    if result.gone:
+        line += f", {result.gone} no longer published"
+    return line
+
+
+def run_sources_and_index(app: Flask, sources: list) -> int:
+    failed = 0
+    for config in sources:
+        result = run_source(app.extensions["portal.sessions"], config)
+        click.echo(describe_run(result))
+        for error in result.errors:
+            click.echo(f"error: {error}", err=True)
+        failed |= 1 if result.errors else 0
+    indexed = apply_queue(app.extensions["portal.sessions"], app.config["INDEX_DIR"])
+    click.echo(f"search index: {indexed} processes updated")
+    return failed
+
+
+@cli.group("sources")
+def sources() -> None:
+    """Configured sources (the sources file, PORTAL_SOURCES_FILE): run, status, check."""
+
+
+def _configured(path: str | None) -> list:
+    try:
+        return load_sources(path or current_app.config["SOURCES_FILE"])
+    except SourceConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@sources.command("run")
+@click.argument("name", required=False)
+@click.option("--file", "path", help="A sources file (defaults to PORTAL_SOURCES_FILE).")
+@click.option("--due", is_flag=True, help="Only the sources whose schedule says they are due (for cron).")
+def sources_run(name: str | None, path: str | None, due: bool) -> None:
+    """Run one configured source, or all of them, resuming each from its cursor; then update the index."""
+    configured = _configured(path)
+    try:
+        chosen = [find_source(configured, name)] if name else configured
+    except SourceConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if due:
+        with current_app.extensions["portal.sessions"]() as session:
+            chosen = due_sources(session, chosen)
+        if not chosen:
+            click.echo("no source is due")
+    sys.exit(run_sources_and_index(current_app, chosen))
+
+
+@sources.command("status")
+def sources_status() -> None:
+    """Each source's licence, cursor and last run, from the database."""
+    with current_app.extensions["portal.sessions"]() as session:
+        for source in session.scalars(select(Source).order_by(Source.name)):
+            state = session.get(SourceState, source.id)
+            run = session.scalars(
+                select(IngestRun).where(IngestRun.source_id == source.id).order_by(IngestRun.id.desc())
+            ).first()
+            click.echo(f"{source.name} ({source.kind}) {source.location}")
+            if state is not None:
+                click.echo(
+                    f"  licence: {state.licence}" + (f"; attribution: {state.attribution}" if state.attribution else "")
+                )
+                click.echo(
+                    f"  cursor: {json.dumps(state.cursor, sort_keys=True)}; publisher total: {state.publisher_total}"
+                )
+            if run is not None:
+                click.echo(
+                    f"  last run {run.id}: {run.status}, {run.releases_new} new releases, "
+                    f"started {run.started_at:%Y-%m-%d %H:%M} UTC"
+                )
+                if run.error:
+                    click.echo(f"  error: {run.error.splitlines()[0]}")
+
+
+@sources.command("check")
+@click.option("--file", "path", help="A sources file (defaults to PORTAL_SOURCES_FILE).")
+def sources_check(path: str | None) -> None:
+    """Probe every configured source: up, down, slow, moved, short, drifted or refused."""
+    with current_app.extensions["portal.sessions"]() as session:
+        probes = probe_sources(session, _configured(path))
+    for probe in probes:
+        total = f", publisher total {probe.total}" if probe.total is not None else ""
+        click.echo(f"{probe.health.value:8} {probe.source} ({probe.seconds:.2f} s{total}): {probe.detail}")
+    sys.exit(0 if all(p.health == "up" for p in probes) else 1)
 
 
 @cli.command("serve")

@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,11 @@ SETTINGS = (
     Setting("INDEX_DIR", lambda instance: str(instance / "index"), "the Whoosh index folder"),
     # A random key per process is safe while nothing signs in (no sessions survive a restart); set one to keep them.
     Setting("SECRET_KEY", lambda _instance: secrets.token_hex(32), "signs cookies; set it in production"),
+    Setting(
+        "SOURCES_FILE",
+        lambda _instance: str(Path(str(files("portal").joinpath("sources.toml")))),
+        "the sources file `portal sources` runs (TOML; see Sources)",
+    ),
     Setting("PER_PAGE", lambda _instance: 20, "search results per page (1 to 200)", _positive_int(1, 200)),
 )
 

@@ -446,3 +446,52 @@ class IndexQueue(Base):
 
     ocid: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# ---- Configured sources (ingest/jobs.py) ---------------------------------------------------------------------
+
+
+class SourceState(Base):
+    """A configured source as last run: where it is, its licence and attribution (shown wherever its data is),
+    and its cursor, written in the same transaction as the page that moved it, so a run killed at any point
+    resumes where the last commit ended."""
+
+    __tablename__ = "source_state"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # SourceKind
+    url: Mapped[str] = mapped_column(Text)
+    licence: Mapped[str] = mapped_column(Text)
+    licence_url: Mapped[str | None] = mapped_column(Text)
+    attribution: Mapped[str | None] = mapped_column(Text)
+    cursor: Mapped[dict] = mapped_column(JSON, default=dict)  # per kind: offset, next URL, since-date
+    publisher_total: Mapped[int | None] = mapped_column(Integer)  # the publisher's own count, last time asked
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RejectedRow(Base):
+    """A tabular row that did not map, recorded once per source with its reason, while the other rows loaded."""
+
+    __tablename__ = "rejected_row"
+    __table_args__ = (UniqueConstraint("source_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the row's cells
+    first_run_id: Mapped[int] = mapped_column(ForeignKey("ingest_run.id"))
+    location: Mapped[str] = mapped_column(Text)
+    row_number: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)  # the row's cells as JSON, as published
+
+
+class SourceItem(Base):
+    """Each ocid a snapshot source (a whole register per run) has published; a row that disappears is kept and
+    marked by the run that noticed, rather than deleted."""
+
+    __tablename__ = "source_item"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), primary_key=True)
+    ocid: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_seen_run_id: Mapped[int] = mapped_column(Integer)
+    gone_since_run_id: Mapped[int | None] = mapped_column(Integer)  # no longer published, noticed by this run

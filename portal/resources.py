@@ -18,3 +18,8 @@ def demo_data_folder() -> Path:
 
 def migrations_folder() -> Path:
     return Path(str(files("portal").joinpath("migrations")))
+
+
+def demo_sources_file() -> Path:
+    """The sources file of the registers shipped with the demo (CSV slices of Chicago and Montréal)."""
+    return demo_data_folder() / "sources.toml"

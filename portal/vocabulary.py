@@ -92,3 +92,25 @@ class Block(StrEnum):
     TENDER = "tender"
     AWARD = "award"
     CONTRACT = "contract"
+
+
+class SourceKind(StrEnum):
+    """What a configured source is (the `kind` of an entry in the sources file); one reader module each."""
+
+    OCDS_API = "ocds_api"  # release or record packages paged by `links.next` (ingest/ocds_api.py)
+    SOCRATA = "socrata"  # a Socrata SODA dataset (ingest/socrata.py)
+    CKAN = "ckan"  # a CKAN datastore resource (ingest/ckan.py)
+    CSV = "csv"  # a CSV register, a local file or a URL (ingest/tabular.py)
+    XLSX = "xlsx"  # an Excel register (ingest/tabular.py)
+
+
+class Health(StrEnum):
+    """What probing a source found (`portal sources check`)."""
+
+    UP = "up"
+    DOWN = "down"  # no answer, or an error status
+    SLOW = "slow"  # answered, but slower than the source's timeout allows for comfort
+    MOVED = "moved"  # answered with a redirect (or 404/410 where data was)
+    SHORT = "short"  # answered, but the publisher now counts fewer rows than at the last run
+    DRIFTED = "drifted"  # answered, but a mapped column is missing or renamed
+    REFUSED = "refused"  # the URL is not one the portal may fetch (private address, file://)
