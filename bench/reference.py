@@ -72,7 +72,7 @@ CREATE INDEX doc_when ON doc ("when");
 """
 
 
-def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-def]
+def build_fts(session_factory, path: Path) -> dict:
     """FTS5 over the same documents, and the same fields, the Whoosh index is built from."""
     from sqlalchemy import select
 

@@ -91,7 +91,7 @@ class Bench:
         result = getattr(self, f"do_{stage}")()
         (self.dir / f"{stage}.result.json").write_text(json.dumps(result))
 
-    def sessions(self, url: str):  # type: ignore[no-untyped-def]
+    def sessions(self, url: str):
         from portal.database import make_engine, make_session_factory
 
         return make_session_factory(make_engine(url))

@@ -110,7 +110,7 @@ def _flock(path: Path, timeout: float, what: str) -> Iterator[None]:
         os.close(fd)
 
 
-def writing(directory: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "index update"):  # type: ignore[no-untyped-def]
+def writing(directory: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "index update"):
     """The lock every writer of the live index holds."""
     return _flock(_sibling(directory, ".lock"), timeout, what)
 
