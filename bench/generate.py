@@ -403,7 +403,7 @@ class Catalogue:
 
     def _suppliers(self, rng: random.Random) -> list[list[tuple[Ref, Ref]]]:
         """For each supplier, by rank of how often it wins, the (party, reference) pair of each spelling."""
-        suppliers = []
+        suppliers: list[list[tuple[Ref, Ref]]] = []
         seen: set[str] = set()
         while len(suppliers) < SUPPLIER_COUNT:
             core, suffix = self._supplier_name(rng)
@@ -552,7 +552,7 @@ class ProcessWriter:
         ranks = {_draw(rng, c.supplier_cumulative) for _ in range(2 if rng.random() < 0.1 else 1)}
         spellings = [rng.choice(c.suppliers[rank]) for rank in sorted(ranks)]
         parties = [buyer_party, *(party for party, _ in spellings)]
-        award_value = {"amount": round(estimate * rng.uniform(0.75, 1.1), 2), "currency": currency}
+        award_value: dict[str, Any] = {"amount": round(estimate * rng.uniform(0.75, 1.1), 2), "currency": currency}
         award = {
             "id": f"A-{n:08d}-1",
             "title": title,

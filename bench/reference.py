@@ -7,7 +7,7 @@ import gzip
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, Text, insert
@@ -72,7 +72,7 @@ CREATE INDEX doc_when ON doc ("when");
 """
 
 
-def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-def]
+def build_fts(session_factory: Callable[[], Session], path: Path) -> dict:
     """FTS5 over the same documents, and the same fields, the Whoosh index is built from."""
     from sqlalchemy import select
 
@@ -85,7 +85,6 @@ def build_fts(session_factory, path: Path) -> dict:  # type: ignore[no-untyped-d
     started = time.perf_counter()
     count, last_id = 0, 0
     with session_factory() as session:
-        session: Session
         while True:
             ids = list(
                 session.scalars(select(Process.id).where(Process.id > last_id).order_by(Process.id).limit(CHUNK))

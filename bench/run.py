@@ -27,6 +27,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = (
@@ -91,7 +92,7 @@ class Bench:
         result = getattr(self, f"do_{stage}")()
         (self.dir / f"{stage}.result.json").write_text(json.dumps(result))
 
-    def sessions(self, url: str):  # type: ignore[no-untyped-def]
+    def sessions(self, url: str):
         from portal.database import make_engine, make_session_factory
 
         return make_session_factory(make_engine(url))
@@ -241,7 +242,7 @@ class Bench:
         index = SearchIndex(self.index_dir)
         fts = Fts(self.fts_path)
         classes = query_classes(index.searcher(), per_class=10 if self.quick else 40)
-        report = {}
+        report: dict[str, dict[str, Any]] = {}
         for name, queries in classes.items():
             timings: dict[str, list[float]] = {"whoosh": [], "fts5": []}
             totals = []
@@ -280,7 +281,7 @@ class Bench:
         words = [c["example"] for c in self.state.get("search", {}).values() if isinstance(c, dict)] or ["services"]
         paths = {
             "home": ["/"],
-            "search": [f"/search?q={urllib.request.quote(w)}" for w in words],
+            "search": [f"/search?q={urllib.parse.quote(w)}" for w in words],
             "process": [f"/process/{o}" for o in ocids],
             "supplier": [f"/supplier/{s}" for s in suppliers],
         }
@@ -357,13 +358,16 @@ def _load(base: str, paths: list[str], concurrency: int, count: int) -> dict:
     """`count` requests spread over `concurrency` threads; latency percentiles and throughput. Each thread keeps
     its connection open between requests, as a browser does."""
     address = urllib.parse.urlsplit(base)
+    host = address.hostname
+    if host is None:
+        raise ValueError(f"no host in {base!r}")
     local = threading.local()
 
     def get(path: str) -> float:
         for attempt in (1, 2):
             connection = getattr(local, "connection", None)
             if connection is None:
-                connection = local.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+                connection = local.connection = http.client.HTTPConnection(host, address.port, timeout=60)
             started = time.perf_counter()
             try:
                 connection.request("GET", path)
@@ -441,8 +445,10 @@ def _index_rows(s: dict) -> list[tuple[str, str, str, str]]:
         value = f"{r['seconds']} s, {r['bytes'] / 1e6:.0f} MB on disk, peak RSS {r['peak_rss_mb']} MB"
         reference = (
             f"FTS5 {fts['seconds']:.1f} s, {fts['bytes'] / 1e6:.0f} MB; ratio {r['seconds'] / fts['seconds']:.1f}"
+            if fts
+            else ""
         )
-        rows.append(("full reindex", value, reference if fts else "", f"≤ 15 min: {_verdict(r['seconds'] <= 900)}"))
+        rows.append(("full reindex", value, reference, f"≤ 15 min: {_verdict(r['seconds'] <= 900)}"))
     if "incremental" in s:
         i = s["incremental"]
         value = f"store {i['store_seconds']} s + index {i['index_seconds']} s ({i['index_updates_per_s']} updates/s)"

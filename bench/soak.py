@@ -311,7 +311,7 @@ class Store:
                 self.base_marker.unlink(missing_ok=True)
 
 
-def _engine(url: str):  # type: ignore[no-untyped-def]
+def _engine(url: str):
     from portal.database import make_engine
 
     return make_engine(url)
@@ -595,7 +595,7 @@ class Load:
                 party = rng.choice(self.suppliers)
                 get(kind, f"/supplier/{party}" + (".json" if kind == "supplier_json" else ""))
 
-    def _check_found(self, get, rng: random.Random, body: bytes) -> None:  # type: ignore[no-untyped-def]
+    def _check_found(self, get, rng: random.Random, body: bytes) -> None:
         try:
             hits = json.loads(body).get("results", [])
         except ValueError:
@@ -751,7 +751,7 @@ class Soak:
         self.results: dict[str, Any] = {}
         self.errors: list[str] = []
 
-    def phase(self, name: str, function) -> None:  # type: ignore[no-untyped-def]
+    def phase(self, name: str, function) -> None:
         log(f"== {name}")
         started = time.perf_counter()
         try:

@@ -160,8 +160,8 @@ def write_bad(folder: Path, kind: str, batches: Batches, *, bomb_mb: float) -> s
         (folder / "m-nul.jsonl").write_bytes(("\n".join(lines) + "\n").encode())
         return "JSON Lines, a raw NUL byte inside one title"
     if kind == "nul-escaped":
-        release = _release(_bad_ocid("nul-escaped"), "1", title="Soak\x00bad\x00input")
-        (folder / "m-nul-escaped.json").write_text(json.dumps({"releases": [release]}))
+        escaped = _release(_bad_ocid("nul-escaped"), "1", title="Soak\x00bad\x00input")
+        (folder / "m-nul-escaped.json").write_text(json.dumps({"releases": [escaped]}))
         return "a release package whose title holds \\u0000 (valid JSON; PostgreSQL text cannot hold it)"
     if kind == "huge-number":
         release = json.dumps(_release(_bad_ocid("huge"), "1")).replace('"amount": 1000', '"amount": 1e400')

@@ -48,11 +48,11 @@ class _Retry(Retry):
     max_retry_after: float = DEFAULT_LIMITS.retry_after_seconds
 
     def new(self, **kw: object) -> _Retry:
-        retry = super().new(**kw)  # type: ignore[arg-type]
+        retry = super().new(**kw)
         retry.max_retry_after = self.max_retry_after
         return retry
 
-    def get_retry_after(self, response):  # type: ignore[no-untyped-def]
+    def get_retry_after(self, response):
         seconds = super().get_retry_after(response)
         asked = (response.headers.get("Retry-After") or "").strip()
         if seconds is not None and asked.isdigit():

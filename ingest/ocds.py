@@ -255,7 +255,11 @@ class _Member:
     compressed_size: int | None  # None for a plain file
 
 
-def _members(path: Path, label: str) -> Generator[tuple[_Member, IO[bytes]], None, None]:
+# A member's bytes: typeshed has gzip's file as a BufferedIOBase, not an IO[bytes].
+_Stream = IO[bytes] | gzip.GzipFile
+
+
+def _members(path: Path, label: str) -> Generator[tuple[_Member, _Stream], None, None]:
     """The readable streams in a file: itself, its gzip content, or each OCDS member of a zip archive."""
     with open(path, "rb") as raw:
         magic = raw.read(4)
@@ -279,7 +283,7 @@ def _members(path: Path, label: str) -> Generator[tuple[_Member, IO[bytes]], Non
             yield _Member(path.name, label, None), stream
 
 
-def _chunks(member: _Member, stream: IO[bytes], limits: Limits) -> Iterator[bytes]:
+def _chunks(member: _Member, stream: _Stream, limits: Limits) -> Iterator[bytes]:
     """The member's bytes, decompressed, stopped at the limits; decompression errors named as such."""
     total = 0
     ratio_cap = None
@@ -337,8 +341,12 @@ class _ChunkReader:
 
 def _package_info(document: dict, info: PackageInfo, *, streamed: bool = False) -> None:
     """The package's metadata; `streamed` says its releases or records were read apart from `document`."""
-    source = document.get("packageInfo") if isinstance(document.get("packageInfo"), dict) else document
-    publisher = source.get("publisher") if isinstance(source.get("publisher"), dict) else {}
+    source = document.get("packageInfo")
+    if not isinstance(source, dict):
+        source = document
+    publisher = source.get("publisher")
+    if not isinstance(publisher, dict):
+        publisher = {}
     info.uri = source.get("uri") if isinstance(source.get("uri"), str) else None
     info.published_date = str(source["publishedDate"]) if source.get("publishedDate") else None
     info.publisher_name = publisher.get("name") if isinstance(publisher.get("name"), str) else None
@@ -349,7 +357,9 @@ def _package_info(document: dict, info: PackageInfo, *, streamed: bool = False) 
 def _from_record(record: dict, where: str) -> Iterator[Found]:
     """A record's embedded releases (as releases) and the record itself (kept as the publisher's)."""
     ocid = record.get("ocid")
-    compiled = record.get("compiledRelease") if isinstance(record.get("compiledRelease"), dict) else {}
+    compiled = record.get("compiledRelease")
+    if not isinstance(compiled, dict):
+        compiled = {}
     for i, release in enumerate(record.get("releases") or []):
         spot = f"{where} releases[{i}]"
         if not isinstance(release, dict):
@@ -482,6 +492,7 @@ def _read_streaming(stream: _ChunkReader, where: str, info: PackageInfo) -> Iter
                 if event in ("end_map", "end_array") and prefix == "":
                     break
                 continue
+            assert top is not None  # every other prefix is inside the top-level value
             item_prefix = f"{streaming}.item" if streaming else "item"
             if isinstance(top.value, list) and prefix == "item" or streaming and prefix == item_prefix:
                 if event in ("start_map", "start_array"):
@@ -618,7 +629,7 @@ def read_file(
             chosen, how[member.where] = choose_encoding(b"\n".join(coder.samples), declared_encoding, encoding)
             raise NotUTF8(member.where, chosen)
 
-    def read_member(member: _Member, stream: IO[bytes], encoding_now: str | None) -> Iterator[Found]:
+    def read_member(member: _Member, stream: _Stream, encoding_now: str | None) -> Iterator[Found]:
         chunks = _chunks(member, stream, limits)
         if encoding_now is None:
             first = next(chunks, b"")
@@ -637,7 +648,8 @@ def read_file(
         else:
             yield from _read_document(decoded, member.where, info, limits, check)
         if isinstance(coder, _Transcoder):
-            info.encoding = encoding_now  # type: ignore[assignment]
+            assert encoding_now is not None  # a _Transcoder is made only for an encoding
+            info.encoding = encoding_now
             reason = how.get(member.where) or _how(encoding_now, declared_encoding, encoding)
             info.notes.append((member.where, f"not UTF-8: read as {encoding_now} ({reason})"))
             if coder.undecodable:
@@ -697,7 +709,7 @@ class _reopen:  # noqa: N801 (a context manager used like a function)
         self.members = _members(path, label)
         self.member = member
 
-    def __enter__(self) -> IO[bytes]:
+    def __enter__(self) -> _Stream:
         for member, stream in self.members:
             if member.where == self.member.where:
                 return stream

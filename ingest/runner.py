@@ -19,6 +19,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -203,7 +204,7 @@ def _store_releases(
             "_release": release,
         }
     ocids = sorted({key[0] for key in rows})
-    stored: dict[tuple[str, str, str], tuple[int, object]] = {}
+    stored: dict[tuple[str, str, str], tuple[int, datetime | None]] = {}
     for start in range(0, len(ocids), 500):
         chunk = ocids[start : start + 500]
         query = select(Release.ocid, Release.release_id, Release.checksum, Release.id, Release.published)
@@ -259,7 +260,9 @@ def _store_record(session: Session, package: Package, record: dict) -> str | Non
     )
     if exists is None:
         session.add(PublishedRecord(ocid=ocid, checksum=digest, package_id=package.id, data=text))
-    releases = record.get("releases") if isinstance(record.get("releases"), list) else []
+    releases = record.get("releases")
+    if not isinstance(releases, list):
+        releases = []
     linked = any(isinstance(r, dict) and "url" in r and "id" not in r for r in releases)
     return ocid if linked else None
 
@@ -270,7 +273,7 @@ def _flush_batch(
     batch: list,
     counts: Counts,
     loading: Loading,
-    extra: set[str] = frozenset(),
+    extra: frozenset[str] | set[str] = frozenset(),
     merge_warnings: Counter[str] | None = None,
 ) -> None:
     stored, ocids = _store_releases(session, package, batch, counts, loading)
@@ -558,9 +561,12 @@ def _load_path(
     while True:
         try:
             with session_factory() as session, session.begin():
+                source = session.get(Source, source_id)
+                if source is None:
+                    raise IngestError(f"source {source_id} no longer exists")
                 return load_file(
                     session,
-                    session.get(Source, source_id),
+                    source,
                     run_id,
                     path,
                     location=label,
@@ -587,6 +593,8 @@ def _tick(options: LoadOptions) -> None:
 def _finish(session_factory: SessionFactory, run_id: int, counts: Counts, errors: list[str], status: str) -> None:
     with session_factory() as session, session.begin():
         run = session.get(IngestRun, run_id)
+        if run is None:
+            raise IngestError(f"ingest run {run_id} no longer exists")
         run.status, run.finished_at, run.heartbeat_at = status, utcnow(), utcnow()
         run.files, run.releases_seen, run.releases_new = counts.files, counts.releases_seen, counts.releases_new
         run.releases_unchanged, run.conflicts = counts.releases_unchanged, counts.conflicts

@@ -211,7 +211,7 @@ def serve(host: str, port: int) -> None:
             f"(make run PORT=8000, or portal serve --port 8000)"
         )
     click.echo(f"serving http://{host}:{port}/ (Ctrl+C stops it)")
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]  # Werkzeug's LocalProxy
 
 
 def port_is_free(host: str, port: int) -> bool:

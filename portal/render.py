@@ -306,9 +306,9 @@ def error_response(status: int, detail: str | None = None, *, show_detail: bool 
     return Response(page, status=status, mimetype="text/html")
 
 
-def _http_error(error: HTTPException) -> Response:
+def _http_error(error: HTTPException) -> Response | HTTPException:
     if error.code is None or error.code < 400:
-        return error  # type: ignore[return-value]  # redirects pass through
+        return error  # redirects pass through
     response = error_response(error.code, error.description if isinstance(error, Missing) else None)
     for name, value in error.get_headers():
         if name.lower() != "content-type":

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, dates, numbers
+from babel import Locale, dates, numbers, support
 from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, get_locale, get_translations
 from jinja2 import pass_context
@@ -64,7 +64,7 @@ def _locale() -> Locale:
     return locale
 
 
-def _translations():  # type: ignore[no-untyped-def]
+def _translations() -> support.NullTranslations:
     found = g.get("portal_translations")
     if found is None:
         found = g.portal_translations = get_translations()
@@ -125,7 +125,8 @@ def format_date(value: datetime | date | None, with_time: bool = False) -> str:
     if not with_time:
         return day
     time = dates.format_time(value.time(), "short", locale=locale)
-    pattern = dates.get_datetime_format("medium", locale=locale).replace("'", "")
+    # Babel types the pattern as a DateTimePattern; for datetime formats it is a str.
+    pattern = str(dates.get_datetime_format("medium", locale=locale)).replace("'", "")
     return pattern.replace("{0}", time).replace("{1}", day) + " " + _offset(value)
 
 
@@ -170,7 +171,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.policies["ext.i18n.trimmed"] = True
     # The same callables as Flask-Babel's, with the catalogue looked up once a request rather than per string
     # (a process page has about eighty), and `_` calling gettext directly rather than through two more calls.
-    app.jinja_env.install_gettext_callables(
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by Jinja's i18n extension
         gettext=lambda s: _translations().ugettext(s),
         ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
         pgettext=lambda c, s: _translations().upgettext(c, s),

@@ -101,11 +101,12 @@ class Columns:
             if filters.max_amount is not None:
                 high = _cents_or_none(filters.max_amount)
                 mask &= (amounts <= self.sortable("amount", high)) & (amounts != MISSING) if high is not None else False
-        when = self.numeric("when") if filters.date_from or filters.date_to else None
-        if filters.date_from is not None:
-            mask &= when >= self.sortable("when", day_start(filters.date_from))
-        if filters.date_to is not None:
-            mask &= (when < self.sortable("when", day_end(filters.date_to))) & (when != MISSING)
+        if filters.date_from is not None or filters.date_to is not None:
+            when = self.numeric("when")
+            if filters.date_from is not None:
+                mask &= when >= self.sortable("when", day_start(filters.date_from))
+            if filters.date_to is not None:
+                mask &= (when < self.sortable("when", day_end(filters.date_to))) & (when != MISSING)
         return mask
 
     def order(self, docnums: np.ndarray, sort: str, limit: int) -> np.ndarray:
@@ -114,7 +115,7 @@ class Columns:
             codes, _ = self.currency()
             # Documents without a currency (code -1) go after every currency, as with missing amounts.
             group = np.where(codes[docnums] < 0, np.iinfo(np.int16).max, codes[docnums])
-            keys = (docnums, ~self.numeric("amount")[docnums], group)  # lexsort: last key first
+            keys: tuple[np.ndarray, ...] = (docnums, ~self.numeric("amount")[docnums], group)  # lexsort: last key first
         else:
             keys = (docnums, ~self.numeric("when")[docnums])
         if len(docnums) > limit * 4:

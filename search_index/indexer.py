@@ -23,11 +23,12 @@ import os
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -45,7 +46,7 @@ CHUNK = 2000  # processes read from the database per query
 WRITER_MEMORY_MB = 256  # Whoosh's buffer before it spills a segment; larger builds fewer, bigger segments
 # Segments as separate files, not one compound file: opening a compound segment copies much of it into memory
 # (measured: 330 MB per searcher at 100k documents, against a few MB), and every server thread opens one.
-WRITER_OPTIONS = {"limitmb": WRITER_MEMORY_MB, "compound": False}
+WRITER_OPTIONS: dict[str, Any] = {"limitmb": WRITER_MEMORY_MB, "compound": False}
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another to finish before giving up with IndexBusy
 
 
@@ -110,7 +111,7 @@ def _flock(path: Path, timeout: float, what: str) -> Iterator[None]:
         os.close(fd)
 
 
-def writing(directory: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "index update"):  # type: ignore[no-untyped-def]
+def writing(directory: str | Path, timeout: float = LOCK_TIMEOUT, what: str = "index update"):
     """The lock every writer of the live index holds."""
     return _flock(_sibling(directory, ".lock"), timeout, what)
 
@@ -157,6 +158,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
     for process_id, description in session.execute(
         select(Item.process_id, Item.description).where(Item.process_id.in_(process_ids), Item.description.is_not(None))
     ):
+        assert description is not None  # the query leaves out items without one
         items[process_id][description] = None
     rows = session.execute(
         select(Process, Party.name)
@@ -216,7 +218,7 @@ def _clean(document: dict, schema: Schema, report: IndexReport | None = None) ->
     return clean
 
 
-def _chunks(values: list, size: int) -> Iterable[list]:
+def _chunks(values: Sequence, size: int) -> Iterable[Sequence]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 

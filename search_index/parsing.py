@@ -33,7 +33,7 @@ class Refused(Exception):
     """A query that would cost too much, with the message to show in its place."""
 
 
-def _attached(searcher: Searcher, name: str, make):  # type: ignore[no-untyped-def]
+def _attached(searcher: Searcher, name: str, make):
     """One helper per searcher, built on the arrays its index version shares with the other threads."""
     found = getattr(searcher, f"_portal_{name}", None)
     if found is None:

@@ -116,7 +116,7 @@ def _top(docnums: np.ndarray, scores: np.ndarray, limit: int) -> np.ndarray:
     return docnums[np.lexsort((docnums, -scores))][:limit]
 
 
-def _count(searcher: Searcher, query: Query, results) -> int:  # type: ignore[no-untyped-def]
+def _count(searcher: Searcher, query: Query, results) -> int:
     """How many documents match. A single word's count is its document frequency, read from the term index,
     unless deleted documents (left by updates until segments merge) could be among them; anything else is
     counted by walking the matches."""

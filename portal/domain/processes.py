@@ -82,7 +82,7 @@ def home_figures(session: Session, *, latest: int = 8) -> Figures:
         )
         or 0,
         value_by_currency=[(str(c), from_units(int(v or 0)) or Decimal(0), n) for c, v, n in value_rows],
-        sources=[tuple(row) for row in sources],
+        sources=[(name, count, finished) for name, count, finished in sources],
         latest=list(
             session.scalars(
                 select(Process)

@@ -14,6 +14,7 @@ from portal.models import (
     Amendment,
     Award,
     AwardSupplier,
+    Base,
     Bid,
     Contract,
     Document,
@@ -56,12 +57,12 @@ def party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dict
     missing = [k for k in wanted if k not in found]
     ids = {k: value[0] for k, value in found.items()}
     if missing:
-        rows = [
+        new_parties = [
             {"publisher": k[0], "key": k[1], "name": wanted[k][1], "scheme": wanted[k][2], "identifier": wanted[k][3]}
             for k in missing
         ]
         statement = insert(Party.__table__).returning(Party.__table__.c.id, sort_by_parameter_order=True)
-        created = session.execute(statement, rows).scalars()
+        created = session.execute(statement, new_parties).scalars()
         ids.update(zip(missing, created, strict=True))
     return ids
 
@@ -90,7 +91,8 @@ def write_processes(session: Session, existing: dict[str, int], changed: dict[st
         existing = {**existing, **dict(zip(fresh, ids, strict=True))}
 
     tenders, awards, suppliers, roles = [], [], [], []
-    children: dict[type, list[dict]] = {Contract: [], Item: [], Amendment: [], Document: [], Bid: []}
+    model: type[Base]
+    children: dict[type[Base], list[dict]] = {Contract: [], Item: [], Amendment: [], Document: [], Bid: []}
     for ocid, (_, derived) in changed.items():
         process_id, publisher = existing[ocid], publisher_of(ocid)
         if derived.tender:
@@ -120,7 +122,8 @@ def write_processes(session: Session, existing: dict[str, int], changed: dict[st
         ]
         if links:
             session.execute(insert(AwardSupplier.__table__), links)
-    for model, rows in ((Tender, tenders), *children.items()):
+    tables: list[tuple[type[Base], list[dict]]] = [(Tender, tenders), *children.items()]
+    for model, rows in tables:
         if rows:
             session.execute(insert(model.__table__), rows)
     if roles:

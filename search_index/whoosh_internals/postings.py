@@ -141,8 +141,9 @@ class Postings:
         if isinstance(query, Phrase):
             return self._phrase(query)
         if isinstance(query, And) and query.subqueries:
-            parts = [self.match(sub) for sub in query.subqueries]
-            if any(part is None for part in parts):
+            matched = [self.match(sub) for sub in query.subqueries]
+            parts = [part for part in matched if part is not None]
+            if len(parts) < len(matched):
                 return None
             docnums = parts[0].docnums
             for part in parts[1:]:
@@ -170,11 +171,12 @@ class Postings:
             if together is None or not len(together.docnums) or len(words) == 1:
                 return together
         # A (document, position - offset) key for each word: a phrase starts wherever every word's keys meet.
-        starts = None
+        starts: np.ndarray | None = None
         for offset, word in enumerate(query.words):
             docs, positions = self._positions(query.fieldname, word, together.docnums)
             keys = np.unique(docs * POSITION_SPAN + (positions - offset))
             starts = keys if starts is None else np.intersect1d(starts, keys, assume_unique=True)
+        assert starts is not None  # the phrase has words
         keep = np.isin(together.docnums, np.unique(starts // POSITION_SPAN))
         return Matches(together.docnums[keep], together.scores[keep])
 

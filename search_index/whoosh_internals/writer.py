@@ -46,7 +46,7 @@ class _SegmentLengths:
 _original_add_postings = base.FieldWriter.add_postings
 
 
-def _add_postings(self, schema, lengths, items):  # type: ignore[no-untyped-def]
+def _add_postings(self, schema, lengths, items):
     if isinstance(lengths, whoosh3.W3PerDocReader):
         lengths = _SegmentLengths(lengths)
     return _original_add_postings(self, schema, lengths, items)
@@ -71,7 +71,7 @@ def _class_fixed() -> Iterator[None]:
             base.FieldWriter.add_postings = _original_add_postings
 
 
-def writer(ix: Index, *, fix: bool | None = None, **options) -> IndexWriter:  # type: ignore[no-untyped-def]
+def writer(ix: Index, *, fix: bool | None = None, **options) -> IndexWriter:
     """Whoosh's writer for `ix`, with the length fix when the installed Whoosh is the verified one.
 
     For a multi-process writer the caller must hold `multiprocess_fix()` until the writer has committed."""

@@ -97,19 +97,19 @@ class PageProblems:
     console_errors: list[str] = field(default_factory=list)
     failed_responses: list[str] = field(default_factory=list)
 
-    def watch(self, page) -> None:  # type: ignore[no-untyped-def]
-        def on_dialog(dialog) -> None:  # type: ignore[no-untyped-def]
+    def watch(self, page) -> None:
+        def on_dialog(dialog) -> None:
             self.dialogs.append(f"{dialog.type}: {dialog.message}")
             dialog.dismiss()
 
-        def on_response(response) -> None:  # type: ignore[no-untyped-def]
+        def on_response(response) -> None:
             if response.status >= 400:
                 self.failed_responses.append(f"{response.status} {response.url}")
 
         page.on("dialog", on_dialog)
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
 
-        def on_console(message) -> None:  # type: ignore[no-untyped-def]
+        def on_console(message) -> None:
             # Chromium asks for /favicon.ico on its own; the portal has none, and no page links to one.
             if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
                 self.console_errors.append(f"{message.text} ({message.location.get('url')})")
@@ -135,7 +135,7 @@ def new_page(browser, live_server, problems) -> Iterator[Callable]:
     """
     contexts = []
 
-    def open_page(**options):  # type: ignore[no-untyped-def]
+    def open_page(**options):
         context = browser.new_context(base_url=live_server, **options)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)

@@ -96,7 +96,7 @@ def test_the_axe_probe_sees_a_violation(new_page):
     assert "image-alt" in ids
 
 
-def focus_ring(page, selector: str) -> dict:  # type: ignore[no-untyped-def]
+def focus_ring(page, selector: str) -> dict:
     """Tab to the element matching `selector` and measure its focus ring against what lies behind it."""
     page.evaluate(CONTRAST_JS)
     target = page.locator(selector).first

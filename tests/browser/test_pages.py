@@ -55,7 +55,7 @@ DUPLICATE_IDS_JS = """() => {
 # Helpers: read what the page shows, the way a reader would.
 
 
-def search_from_home(page, words: str):  # type: ignore[no-untyped-def]
+def search_from_home(page, words: str):
     """Type into the home page's labelled search box and press Enter; return the results page's response."""
     page.goto("/")
     # The header's search box has the same (visually hidden) label: take the one in the main content.
@@ -71,7 +71,7 @@ def query_of(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
 
 
-def shown_count(page) -> tuple[int, int | None, int | None]:  # type: ignore[no-untyped-def]
+def shown_count(page) -> tuple[int, int | None, int | None]:
     """The status line "36 processes, page 1 of 8." as (total, page, pages)."""
     text = page.get_by_role("status").inner_text()
     match = re.fullmatch(r"([\d,]+) process(?:es)?(?:, page (\d+) of (\d+))?\.", text.strip())
@@ -80,17 +80,17 @@ def shown_count(page) -> tuple[int, int | None, int | None]:  # type: ignore[no-
     return int(total.replace(",", "")), number and int(number), pages and int(pages)
 
 
-def result_links(page):  # type: ignore[no-untyped-def]
+def result_links(page):
     return page.locator("ol.results > li.result h2 a")
 
 
-def result_ocids(page) -> list[str]:  # type: ignore[no-untyped-def]
+def result_ocids(page) -> list[str]:
     hrefs = result_links(page).evaluate_all("links => links.map(a => a.getAttribute('href'))")
     assert all(h.startswith("/process/") for h in hrefs), hrefs
     return [h.removeprefix("/process/") for h in hrefs]
 
 
-def shown_values(page) -> list[tuple[Decimal | None, str | None]]:  # type: ignore[no-untyped-def]
+def shown_values(page) -> list[tuple[Decimal | None, str | None]]:
     """Each result's "Value" fact, e.g. "1,311,264.00 MXN", as (amount, currency); "—" (no value) as (None, None)."""
     texts = (
         page.locator("ol.results > li.result dl.facts > div")
@@ -347,7 +347,7 @@ OVERFLOWING_JS = """() => {
 }"""
 
 
-def overflow_on_a_phone(new_page, paths) -> dict:  # type: ignore[no-untyped-def]
+def overflow_on_a_phone(new_page, paths) -> dict:
     """Pages, among `paths`, that need sideways scrolling 375 px wide, with what sticks out."""
     page = new_page(viewport={"width": 375, "height": 800}, is_mobile=True, has_touch=True)
     overflowing = {}
@@ -377,7 +377,7 @@ def test_pages_with_tables_fit_a_phone_screen(new_page, app):
 # 8: accessibility basics.
 
 
-def accessibility_problems(page) -> list[str]:  # type: ignore[no-untyped-def]
+def accessibility_problems(page) -> list[str]:
     found = []
     if unlabelled := page.evaluate(UNLABELLED_CONTROLS_JS):
         found.append(f"controls without a <label>: {unlabelled}")

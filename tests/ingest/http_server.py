@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -104,10 +105,10 @@ class OCDSServer:
     def __init__(self, server: _Server) -> None:
         self._server = server
 
-    def serve(self, path: str, body: bytes, **behaviour: object) -> str:
+    def serve(self, path: str, body: bytes, **behaviour: Any) -> str:
         if not path.startswith("/"):
             path = "/" + path
-        self._server.routes[path] = Route(body=body, **behaviour)  # type: ignore[arg-type]
+        self._server.routes[path] = Route(body=body, **behaviour)
         return self.url(path)
 
     def url(self, path: str) -> str:

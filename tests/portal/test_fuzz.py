@@ -40,7 +40,7 @@ headers = st.fixed_dictionaries(
 )
 
 
-def routes(app) -> list[str]:  # type: ignore[no-untyped-def]
+def routes(app) -> list[str]:
     return sorted(rule.rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and rule.endpoint != "static")
 
 

@@ -30,7 +30,7 @@ CODE = re.compile(r"[A-Z]{2,4}")  # an example currency code, such as placeholde
 MARK = " "  # stands for whatever a Jinja tag or a translated block puts there (a space keeps tags parseable)
 
 
-def _untranslated_text(source: str, env) -> str:  # type: ignore[no-untyped-def]
+def _untranslated_text(source: str, env) -> str:
     """The template with every Jinja tag and every {% trans %} block replaced by MARK: what is left is the
     literal text and markup that no translation can reach."""
     out, in_trans, block = [], False, []
@@ -56,26 +56,26 @@ class _Literals(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
 
-    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def handle_starttag(self, tag, attrs):
         for name, value in attrs:
             text = (value or "").replace(MARK, " ").strip()
             if name in READ_ATTRIBUTES and LETTER.search(text) and not CODE.fullmatch(text):
                 self.found.append(f"<{tag} {name}={value!r}>")
 
-    def handle_data(self, data):  # type: ignore[no-untyped-def]
+    def handle_data(self, data):
         text = data.replace(MARK, " ").strip()
         if LETTER.search(text):
             self.found.append(text)
 
 
-def _unmarked_constants(tree) -> list[str]:  # type: ignore[no-untyped-def]
+def _unmarked_constants(tree) -> list[str]:
     """String constants printed as they are ({{ "not published" }}): words or capitalised text outside a
     gettext call. Keys and comparisons (`value_basis == 'mixed currencies'`) are data, not text."""
     from jinja2 import nodes
 
     found = []
 
-    def walk(node) -> None:  # type: ignore[no-untyped-def]
+    def walk(node) -> None:
         if isinstance(node, nodes.Call | nodes.Compare | nodes.Test | nodes.Filter):
             if isinstance(node, nodes.Filter):
                 walk(node.node)

@@ -25,7 +25,7 @@ def client(demo_client):
     return demo_client
 
 
-def links_of(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def links_of(response) -> dict[str, str]:
     """`Link` headers as {type: url}."""
     found = {}
     for header in response.headers.getlist("Link"):

@@ -49,7 +49,7 @@ HUGE = {1: Decimal("1e17"), 2: Decimal("1e30"), 3: Decimal("1e400"), 6: Decimal(
 def test_amounts_beyond_the_column_are_left_out_and_block_nothing(app, sessions, tmp_path, monkeypatch):
     documents = indexer.documents
 
-    def huge_amounts(session, ids):  # type: ignore[no-untyped-def]
+    def huge_amounts(session, ids):
         for document in documents(session, ids):
             number = int(document["ocid"].rsplit("-", 1)[1])
             if number in HUGE:
@@ -88,7 +88,7 @@ def test_a_document_that_fails_is_skipped_and_the_rest_indexed(app, sessions, tm
     assert run_ingest(sessions, str(path)).status == "succeeded"
     documents = indexer.documents
 
-    def failing(session, ids):  # type: ignore[no-untyped-def]
+    def failing(session, ids):
         for document in documents(session, ids):
             if document["ocid"] == "ocds-test00-2":
                 document["title"] = 12345  # Whoosh fails on this late in the document, after other fields
@@ -111,7 +111,7 @@ def test_a_release_ingested_during_a_rebuild_is_in_the_new_index(app, sessions, 
     build = indexer._build
     seen_during = []
 
-    def build_then_ingest(*args):  # type: ignore[no-untyped-def]
+    def build_then_ingest(*args):
         count = build(*args)  # the build has read the database: what comes now is not in it
         load(releases_file(tmp_path, "b.json", {3: 30}, step=2))
         seen_during.append(search_processes(SearchIndex(app.config["INDEX_DIR"]), q="lot3").total)
