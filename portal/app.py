@@ -14,6 +14,7 @@ from portal import db, render, security, templating
 from portal.config import default_settings
 from portal.public.views import blueprint as public
 from portal.resources import templates_folder
+from portal.vendors.views import blueprint as vendors
 from search_index.query import SearchIndex
 
 
@@ -32,4 +33,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     render.init_app(app)
     app.register_blueprint(public)
+    app.register_blueprint(vendors)
     return app

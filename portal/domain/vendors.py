@@ -161,10 +161,12 @@ def compact(key: str) -> str:
     return key if len(key) <= KEY_LENGTH else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def identifier_key(scheme: str | None, identifier: str | None) -> str | None:
+def identifier_key(scheme: str | None, identifier: str | None, publisher: str | None = None) -> str | None:
+    """ "SCHEME/ID"; an id without a scheme (Montréal's "police") means something only within its publisher."""
     if identifier is None or not str(identifier).strip():
         return None
-    return compact(f"{(scheme or '').strip().upper()}/{str(identifier).strip().upper()}")
+    scheme = (scheme or "").strip().upper() or (f"PUBLISHER:{publisher.upper()}" if publisher else "")
+    return compact(f"{scheme}/{str(identifier).strip().upper()}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -180,6 +182,7 @@ class Candidate:
     scheme: str | None = None
     identifier: str | None = None
     spellings: tuple[str, ...] = ()  # other names published for this same party (under its one identifier)
+    publisher: str | None = None  # an identifier without a scheme is only the publisher's own
 
 
 @dataclass(frozen=True)
@@ -274,12 +277,13 @@ def resolve_names(
     # 1. Identifiers: strong evidence, not proof.
     with_id: dict[str, list[int]] = defaultdict(list)
     for c in candidates:
-        if key := identifier_key(c.scheme, c.identifier):
+        key = identifier_key(c.scheme, c.identifier, c.publisher)
+        if key:
             with_id[key].append(c.party_id)
         for spelling in c.spellings:
             agree, score = _agree(readings[c.party_id], read_name(spelling, rules), rules)
             if not agree:
-                detail = f"{c.name!r} and {spelling!r} under {identifier_key(c.scheme, c.identifier) or 'one key'}"
+                detail = f"{c.name!r} and {spelling!r} under {key or 'one key'}"
                 reviews.append(Review(c.party_id, c.party_id, ReviewReason.IDENTIFIER_NAMES_DISAGREE, score, detail))
     for key, sharing in with_id.items():
         anchor = sharing[0]
@@ -391,7 +395,7 @@ class ResolveReport:
 def _candidates(session: Session, kind: EntityKind, party_ids: Iterable[int] | None) -> list[Candidate]:
     roles = ROLES[kind]
     query = (
-        select(Party.id, Party.name, Party.scheme, Party.identifier)
+        select(Party.id, Party.name, Party.scheme, Party.identifier, Party.publisher)
         .where(Party.id.in_(select(ProcessParty.party_id).where(ProcessParty.role.in_(roles))))
         .order_by(Party.id)
     )
@@ -407,8 +411,8 @@ def _candidates(session: Session, kind: EntityKind, party_ids: Iterable[int] | N
         for party_id, name in session.execute(names):
             spellings[party_id].add(name)
     return [
-        Candidate(pid, name, scheme, ident, tuple(sorted(spellings.get(pid, set()) - {name})) if ident else ())
-        for pid, name, scheme, ident in rows
+        Candidate(pid, name, scheme, ident, tuple(sorted(spellings.get(pid, set()) - {name})) if ident else (), pub)
+        for pid, name, scheme, ident, pub in rows
     ]
 
 
@@ -442,7 +446,7 @@ def _neighbourhood(session: Session, kind: EntityKind) -> set[int]:
     roles = ROLES[kind]
     known = select(VendorParty.party_id).where(VendorParty.kind == kind)
     new = session.execute(
-        select(Party.id, Party.name, Party.scheme, Party.identifier)
+        select(Party.id, Party.name, Party.scheme, Party.identifier, Party.publisher)
         .where(Party.id.in_(select(ProcessParty.party_id).where(ProcessParty.role.in_(roles))))
         .where(Party.id.not_in(known))
     ).all()
@@ -450,11 +454,11 @@ def _neighbourhood(session: Session, kind: EntityKind) -> set[int]:
         return set()
     rules = load_rules()
     words, id_keys = set(), set()
-    for _, name, scheme, ident in new:
+    for _, name, scheme, ident, publisher in new:
         reading = read_name(name, rules)
         if reading.words:
             words.add(compact(reading.key))
-        if key := identifier_key(scheme, ident):
+        if key := identifier_key(scheme, ident, publisher):
             id_keys.add(key)
     vendor_ids: set[int] = set()
     for column, values in ((VendorParty.words, words), (VendorParty.id_key, id_keys)):
@@ -467,8 +471,8 @@ def _neighbourhood(session: Session, kind: EntityKind) -> set[int]:
     found = {row[0] for row in new}
     vendor_list = sorted(vendor_ids)
     for start in range(0, len(vendor_list), 500):
-        chunk = vendor_list[start : start + 500]
-        query = select(VendorParty.party_id).where(VendorParty.kind == kind, VendorParty.vendor_id.in_(chunk))
+        vendors = vendor_list[start : start + 500]
+        query = select(VendorParty.party_id).where(VendorParty.kind == kind, VendorParty.vendor_id.in_(vendors))
         found |= set(session.scalars(query))
     return found
 
@@ -548,7 +552,7 @@ def _write(
                 "detail": detail,
                 "words": compact(reading.key) if reading.words else None,
                 "form": reading.form,
-                "id_key": identifier_key(c.scheme, c.identifier),
+                "id_key": identifier_key(c.scheme, c.identifier, c.publisher),
             }
         )
         if evidence != Evidence.PUBLISHED:
