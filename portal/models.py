@@ -479,6 +479,8 @@ class VendorParty(Base):
     words: Mapped[str | None] = mapped_column(String(400))  # the name's words as the rules read them
     form: Mapped[str | None] = mapped_column(String(40))  # its legal form
     id_key: Mapped[str | None] = mapped_column(String(400))  # "SCHEME/ID"
+    # The entity the party was first resolved into: undoing a merge gives the parties back their old address.
+    first_vendor_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class VendorReview(Base):

@@ -483,20 +483,32 @@ def _write(
     report = ResolveReport(kind, parties=len(candidates), vendors=len(resolution.clusters))
     names = {c.party_id: c for c in candidates}
     current: dict[int, int] = {}
-    query = select(VendorParty.party_id, VendorParty.vendor_id).where(VendorParty.kind == kind)
+    first: dict[int, int | None] = {}
+    query = select(VendorParty.party_id, VendorParty.vendor_id, VendorParty.first_vendor_id).where(
+        VendorParty.kind == kind
+    )
     if not whole:
         query = query.where(VendorParty.party_id.in_(list(names)))
-    for party_id, vendor_id in session.execute(query):
+    for party_id, vendor_id, first_vendor_id in session.execute(query):
         current[party_id] = vendor_id
+        first[party_id] = first_vendor_id
     before: dict[int, set[int]] = defaultdict(set)
     for party_id, vendor_id in current.items():
         before[vendor_id].add(party_id)
+    in_use = set(current.values())
 
     taken: set[int] = set()
     assigned: dict[int, int] = {}  # party -> vendor
     rows: list[Vendor] = []
     for cluster in sorted(resolution.clusters, key=len, reverse=True):  # the biggest cluster keeps a shared id
         votes = Counter(current[p] for p in cluster if p in current and current[p] not in taken)
+        if not votes:
+            # Parties that lost their entity to a merge get it back when the merge is undone.
+            votes = Counter(
+                v
+                for p in cluster
+                if (v := first.get(p)) is not None and v not in taken and v not in in_use and _unused(session, v)
+            )
         name = _display_name([names[p].name for p in cluster])
         if votes:
             vendor_id = min(votes, key=lambda v: (-votes[v], v))
@@ -553,6 +565,7 @@ def _write(
                 "words": compact(reading.key) if reading.words else None,
                 "form": reading.form,
                 "id_key": identifier_key(c.scheme, c.identifier, c.publisher),
+                "first_vendor_id": first.get(p) or vendor_id,
             }
         )
         if evidence != Evidence.PUBLISHED:
@@ -581,6 +594,11 @@ def _write(
         session.execute(insert(VendorReview), fresh)
     report.reviews = len(fresh)
     return report
+
+
+def _unused(session: Session, vendor_id: int) -> bool:
+    """No party is in this entity now (it was merged away): its id can be given back."""
+    return session.scalar(select(VendorParty.party_id).where(VendorParty.vendor_id == vendor_id).limit(1)) is None
 
 
 def _display_name(names: list[str]) -> str:

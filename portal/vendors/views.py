@@ -21,8 +21,8 @@ from portal.domain.ocds import from_units
 from portal.domain.vendor_figures import (
     MAX_COMPARED,
     CompareError,
-    CurrencyFigures,
     Comparison,
+    CurrencyFigures,
     Entity,
     Moved,
     VendorFigures,

@@ -56,6 +56,7 @@ def upgrade() -> None:
     sa.Column('words', sa.String(length=400), nullable=True),
     sa.Column('form', sa.String(length=40), nullable=True),
     sa.Column('id_key', sa.String(length=400), nullable=True),
+    sa.Column('first_vendor_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['party_id'], ['party.id'], name=op.f('fk_vendor_party_party_id_party')),
     sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_vendor_party_vendor_id_vendor')),
     sa.PrimaryKeyConstraint('party_id', 'kind', name=op.f('pk_vendor_party'))
