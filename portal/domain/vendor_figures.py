@@ -325,8 +325,8 @@ def names_of(session: Session, vendor_ids: Sequence[int]) -> dict[int, str]:
     return dict(session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(ids))).all()) if ids else {}
 
 
-def live_vendor(session: Session, vendor_id: int, kind: EntityKind | None = None) -> Vendor:
-    """The entity, or `Moved` to where its parties went, or `VendorNotFound`."""
+def live_vendor(session: Session, vendor_id: int, kind: EntityKind | None = None, *, follow: bool = False) -> Vendor:
+    """The entity, or `Moved` to where its parties went (or, `follow`, that entity), or `VendorNotFound`."""
     vendor = session.get(Vendor, vendor_id)
     seen = set()
     while vendor is not None and vendor.merged_into_id is not None and vendor.id not in seen:
@@ -334,7 +334,7 @@ def live_vendor(session: Session, vendor_id: int, kind: EntityKind | None = None
         vendor = session.get(Vendor, vendor.merged_into_id)
     if vendor is None or (kind is not None and vendor.kind != kind):
         raise VendorNotFound(f"no {kind or 'entity'} {vendor_id}")
-    if vendor.id != vendor_id:
+    if vendor.id != vendor_id and not follow:
         raise Moved(vendor.id)
     return vendor
 
@@ -497,7 +497,7 @@ def compare_vendors(
     if buyer_id is not None or category:
         where: ColumnElement[bool]
         if buyer_id is not None:
-            buyer = live_vendor(session, buyer_id, EntityKind.BUYER)
+            buyer = live_vendor(session, buyer_id, EntityKind.BUYER, follow=True)
             where = Process.buyer_id.in_(
                 select(VendorParty.party_id).where(
                     VendorParty.kind == EntityKind.BUYER, VendorParty.vendor_id == buyer.id
@@ -513,11 +513,12 @@ def compare_vendors(
         more = max(0, len(listed) - SCOPE_LIMIT)
         listed = listed[:SCOPE_LIMIT]
     else:
-        listed = list(dict.fromkeys(int(v) for v in vendor_ids))
+        # An entity merged since the comparison was linked stands for the one its parties went to.
+        listed = list(
+            dict.fromkeys(live_vendor(session, int(v), EntityKind.SUPPLIER, follow=True).id for v in vendor_ids)
+        )
         if not MIN_COMPARED <= len(listed) <= MAX_COMPARED:
             raise CompareError(f"compare {MIN_COMPARED} to {MAX_COMPARED} vendors, not {len(listed)}")
-        for vendor_id in listed:
-            live_vendor(session, vendor_id, EntityKind.SUPPLIER)
         awards = _enrich(session, _award_rows(session, _entity_filter(EntityKind.SUPPLIER, listed)))
         more = 0
     names = names_of(session, listed + awards["counterpart"].dropna().astype(int).tolist())

@@ -182,7 +182,7 @@ def _ids(name: str) -> list[int]:
     found = []
     for value in request.args.getlist(name):
         for part in value.replace(",", " ").split():
-            if part.isdigit() and int(part) <= MAX_ID:
+            if part.isascii() and part.isdigit() and int(part) <= MAX_ID:
                 found.append(int(part))
     return list(dict.fromkeys(found))
 
