@@ -36,6 +36,7 @@ MAX_COMPARED = 6  # vendors side by side: more do not fit a table on a phone, no
 MIN_COMPARED = 2
 SCOPE_LIMIT = 200  # vendors listed for a buyer or a category (the largest first); the shares count them all
 NOT_PUBLISHED = "not published"
+CHUNK = 5000  # ids per IN list: under SQLite's limit of bound parameters, few round trips
 COLUMNS = [
     "vendor_id",
     "award_row",
@@ -178,7 +179,11 @@ def _award_rows(
             )
             .add_columns(supplier_link.vendor_id)
         )
-    frame = pd.DataFrame(session.execute(query.where(where)).all(), columns=COLUMNS)
+    rows = session.connection().execute(query.where(where)).all()  # Core rows: no ORM work per row
+    frame = pd.DataFrame(
+        {name: list(values) for name, values in zip(COLUMNS, zip(*rows, strict=True), strict=True)} if rows else [],
+        columns=COLUMNS,
+    )
     # An award with two suppliers is one row per supplier for a buyer: sums take each award once (`first`).
     frame["first"] = ~frame.duplicated(["vendor_id", "award_row"])
     return frame
@@ -187,29 +192,39 @@ def _award_rows(
 def _contract_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFrame:
     found: list = []
     ids = sorted(set(process_ids))
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        found += session.execute(
-            select(
-                Contract.process_id,
-                Contract.contract_id,
-                Contract.award_id,
-                Contract.status,
-                Contract.value_units,
-                Contract.value_currency,
-            ).where(Contract.process_id.in_(chunk))
-        ).all()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found += (
+            session.connection()
+            .execute(
+                select(
+                    Contract.process_id,
+                    Contract.contract_id,
+                    Contract.award_id,
+                    Contract.status,
+                    Contract.value_units,
+                    Contract.value_currency,
+                ).where(Contract.process_id.in_(chunk))
+            )
+            .all()
+        )
     return pd.DataFrame(found, columns=["process_id", "contract_id", "award_id", "status", "units", "currency"])
 
 
 def _amendment_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFrame:
     found: list = []
     ids = sorted(set(process_ids))
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        found += session.execute(
-            select(Amendment.process_id, Amendment.parent, Amendment.parent_id).where(Amendment.process_id.in_(chunk))
-        ).all()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found += (
+            session.connection()
+            .execute(
+                select(Amendment.process_id, Amendment.parent, Amendment.parent_id).where(
+                    Amendment.process_id.in_(chunk)
+                )
+            )
+            .all()
+        )
     return pd.DataFrame(found, columns=["process_id", "parent", "parent_id"])
 
 
@@ -264,60 +279,97 @@ def _money(units: float | int | None) -> Decimal:
 
 
 def figures_of(vendor_id: int, name: str, awards: pd.DataFrame, buyer_names: dict[int, str]) -> VendorFigures:
-    every = awards[awards["vendor_id"] == vendor_id]
-    mine = every[every["first"]]
-    counted = mine[mine["counted"] & mine["units"].notna() & (mine["currency"] != "")]
-    currencies = []
-    for currency, rows in sorted(counted.groupby("currency"), key=lambda item: -len(item[1])):
-        values = rows["per_win"].dropna().astype("int64")
-        increases = rows[rows["increase"] > 0]
-        currencies.append(
+    return all_figures(awards, {vendor_id: name}, buyer_names)[0]
+
+
+def _none_if_empty(frame: pd.DataFrame) -> pd.DataFrame | None:
+    return None if frame.empty else frame
+
+
+def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[int, str]) -> list[VendorFigures]:
+    """The figures of each vendor in `names` (in that order), from one pass of group-bys over all their awards."""
+    awards = awards[awards["vendor_id"].isin(list(names))]
+    mine = awards[awards["first"]]
+    counted = mine[mine["counted"] & mine["units"].notna() & (mine["currency"] != "")].copy()
+    counted["units"] = counted["units"].astype("int64")
+    counted["per_win"] = counted["per_win"].astype("int64")
+    counted["increased"] = counted["increase"] > 0
+    counted["increase_units"] = counted["increase"].where(counted["increased"], 0).astype("int64")
+    by_currency = counted.groupby(["vendor_id", "currency"]).agg(
+        awarded=("units", "sum"),
+        contracted=("contracted", "sum"),
+        awards=("units", "size"),
+        per_win=("per_win", "sum"),
+        median=("per_win", "median"),
+        value_increases=("increased", "sum"),
+        increase=("increase_units", "sum"),
+    )
+    by_year = counted.groupby(["vendor_id", "currency", "year"], dropna=False).agg(
+        awarded=("units", "sum"), contracted=("contracted", "sum"), awards=("units", "size")
+    )
+    wins = mine.drop_duplicates(["vendor_id", "process_id"])
+    wins = wins.assign(
+        direct=wins["method"] == Method.DIRECT, single=wins["single_bid"].fillna(False).astype(bool)
+    ).assign(either=lambda w: w["direct"] | w["single"])
+    per_vendor = wins.groupby("vendor_id").agg(
+        processes=("process_id", "size"), single=("single", "sum"), direct=("direct", "sum"), either=("either", "sum")
+    )
+    counts = mine.groupby("vendor_id").agg(awards=("award_row", "size"), amendments=("amendments", "sum"))
+    methods = wins.groupby(["vendor_id", "method"]).size()
+    sides = awards.dropna(subset=["counterpart"]).drop_duplicates(["vendor_id", "process_id", "counterpart"])
+    served = sides.groupby(["vendor_id", "counterpart"]).size()
+
+    currencies: dict[int, list[CurrencyFigures]] = {v: [] for v in names}
+    for (v, currency), row in by_currency.sort_values("awards", ascending=False, kind="stable").iterrows():
+        mean = (from_units(int(row["per_win"])) or Decimal(0)) / int(row["awards"])
+        currencies[int(v)].append(
             CurrencyFigures(
                 currency=str(currency),
-                awarded=_money(rows["units"].sum()),
-                contracted=_money(rows["contracted"].sum()),
-                awards=len(rows),
-                mean=(from_units(int(values.sum())) or Decimal(0)) / len(values) if len(values) else None,
-                median=_money(values.median()) if len(values) else None,
-                value_increases=len(increases),
-                increase=_money(increases["increase"].sum()),
+                awarded=_money(row["awarded"]),
+                contracted=_money(row["contracted"]),
+                awards=int(row["awards"]),
+                mean=mean.quantize(Decimal("0.01")),
+                median=_money(row["median"]),
+                value_increases=int(row["value_increases"]),
+                increase=_money(row["increase"]),
             )
         )
-    for c in currencies:
-        if c.mean is not None:
-            c.mean = c.mean.quantize(Decimal("0.01"))
-    years = [
-        YearFigures(
-            year=None if pd.isna(year) else int(year),
-            currency=str(currency),
-            awarded=_money(rows["units"].sum()),
-            contracted=_money(rows["contracted"].sum()),
-            awards=len(rows),
+    years: dict[int, list[YearFigures]] = {v: [] for v in names}
+    for (v, currency, year), row in by_year.iterrows():
+        years[int(v)].append(
+            YearFigures(
+                year=None if pd.isna(year) else int(year),
+                currency=str(currency),
+                awarded=_money(row["awarded"]),
+                contracted=_money(row["contracted"]),
+                awards=int(row["awards"]),
+            )
         )
-        for (year, currency), rows in counted.groupby(["year", "currency"], dropna=False)
-    ]
-    years.sort(key=lambda y: (y.currency, y.year if y.year is not None else -1))
-    wins = mine.drop_duplicates("process_id")
-    methods = {str(m): int(n) for m, n in wins["method"].value_counts().items()}
-    direct = wins["method"] == Method.DIRECT
-    single = wins["single_bid"].fillna(False).astype(bool)
-    top = every.dropna(subset=["counterpart"]).drop_duplicates(["process_id", "counterpart"])
-    top = top.groupby("counterpart").size().sort_values(ascending=False).head(10)
-    return VendorFigures(
-        vendor_id=vendor_id,
-        name=name,
-        processes=len(wins),
-        awards=len(mine),
-        buyers=int(every["counterpart"].nunique()),
-        currencies=currencies,
-        years=years,
-        methods=methods,
-        single_bid=int(single.sum()),
-        direct=int(direct.sum()),
-        single_bid_or_direct=int((single | direct).sum()),
-        amendments=int(mine["amendments"].sum()),
-        top_buyers=[(int(b), buyer_names.get(int(b), ""), int(n)) for b, n in top.items()],
-    )
+    found = []
+    for v, name in names.items():
+        totals = per_vendor.loc[v] if v in per_vendor.index else None
+        count = counts.loc[v] if v in counts.index else None
+        mine_methods = methods.loc[v] if v in methods.index.get_level_values(0) else pd.Series(dtype="int64")
+        mine_served = served.loc[v] if v in served.index.get_level_values(0) else pd.Series(dtype="int64")
+        top = mine_served.sort_values(ascending=False, kind="stable").head(10)
+        found.append(
+            VendorFigures(
+                vendor_id=v,
+                name=name,
+                processes=int(totals["processes"]) if totals is not None else 0,
+                awards=int(count["awards"]) if count is not None else 0,
+                buyers=len(mine_served),
+                currencies=currencies[v],
+                years=sorted(years[v], key=lambda y: (y.currency, y.year if y.year is not None else -1)),
+                methods={str(m): int(n) for m, n in mine_methods.sort_values(ascending=False, kind="stable").items()},
+                single_bid=int(totals["single"]) if totals is not None else 0,
+                direct=int(totals["direct"]) if totals is not None else 0,
+                single_bid_or_direct=int(totals["either"]) if totals is not None else 0,
+                amendments=int(count["amendments"]) if count is not None else 0,
+                top_buyers=[(int(b), buyer_names.get(int(b), ""), int(n)) for b, n in top.items()],
+            )
+        )
+    return found
 
 
 def names_of(session: Session, vendor_ids: Sequence[int]) -> dict[int, str]:
@@ -447,40 +499,41 @@ def concentration_of(awards: pd.DataFrame, names: dict[int, str]) -> list[Concen
 
 def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFrame) -> list[Rivalry]:
     """Processes where two of the vendors both tendered or were awarded (as published in tenderers, bids'
-    tenderers or awards), and which of them won."""
+    tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back."""
     roles = (PartyRole.TENDERER, PartyRole.SUPPLIER)
+    first, second = aliased(VendorParty), aliased(VendorParty)
+    mine, theirs = aliased(ProcessParty), aliased(ProcessParty)
     rows = session.execute(
-        select(VendorParty.vendor_id, ProcessParty.process_id)
-        .join(ProcessParty, ProcessParty.party_id == VendorParty.party_id)
+        select(first.vendor_id, second.vendor_id, mine.process_id, Process.ocid)
+        .select_from(mine)
+        .join(first, and_(first.party_id == mine.party_id, first.kind == EntityKind.SUPPLIER))
+        .join(theirs, and_(theirs.process_id == mine.process_id, theirs.role.in_(roles)))
+        .join(second, and_(second.party_id == theirs.party_id, second.kind == EntityKind.SUPPLIER))
+        .join(Process, Process.id == mine.process_id)
         .where(
-            VendorParty.kind == EntityKind.SUPPLIER,
-            VendorParty.vendor_id.in_(vendor_ids),
-            ProcessParty.role.in_(roles),
+            mine.role.in_(roles),
+            first.vendor_id.in_(vendor_ids),
+            second.vendor_id.in_(vendor_ids),
+            first.vendor_id < second.vendor_id,
         )
         .distinct()
     ).all()
-    frame = pd.DataFrame(rows, columns=["vendor_id", "process_id"])
     won = set(zip(awards["vendor_id"], awards["process_id"], strict=True))
-    ocids = dict(zip(awards["process_id"], awards["ocid"], strict=True))
-    found = []
-    pairs = frame.merge(frame, on="process_id")
-    pairs = pairs[pairs["vendor_id_x"] < pairs["vendor_id_y"]]
-    for (a, b), rows_ab in pairs.groupby(["vendor_id_x", "vendor_id_y"]):
-        processes = rows_ab["process_id"].tolist()
-        missing = [p for p in processes if p not in ocids]
-        if missing:
-            ocids.update(dict(session.execute(select(Process.id, Process.ocid).where(Process.id.in_(missing))).all()))
-        found.append(
-            Rivalry(
-                a=int(a),
-                b=int(b),
-                processes=len(processes),
-                a_won=sum((a, p) in won for p in processes),
-                b_won=sum((b, p) in won for p in processes),
-                ocids=sorted(ocids[p] for p in processes)[:20],
-            )
+    pairs: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for a, b, process_id, ocid in rows:
+        pairs.setdefault((int(a), int(b)), []).append((int(process_id), ocid))
+    found = [
+        Rivalry(
+            a=a,
+            b=b,
+            processes=len(shared),
+            a_won=sum((a, p) in won for p, _ in shared),
+            b_won=sum((b, p) in won for p, _ in shared),
+            ocids=sorted(ocid for _, ocid in shared)[:20],
         )
-    found.sort(key=lambda r: -r.processes)
+        for (a, b), shared in pairs.items()
+    ]
+    found.sort(key=lambda r: (-r.processes, r.a, r.b))
     return found
 
 
@@ -522,7 +575,7 @@ def compare_vendors(
         awards = _enrich(session, _award_rows(session, _entity_filter(EntityKind.SUPPLIER, listed)))
         more = 0
     names = names_of(session, listed + awards["counterpart"].dropna().astype(int).tolist())
-    figures = [figures_of(v, names.get(v, ""), awards, names) for v in listed]
+    figures = all_figures(awards, {v: names.get(v, "") for v in listed}, names)
     shown = awards if scope else awards[awards["vendor_id"].isin(listed)]
     currency_order = shown["currency"][shown["currency"] != ""].value_counts().index.tolist()
     rivals = rivalries_of(session, listed[:MAX_COMPARED] if scope else listed, shown)
