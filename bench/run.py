@@ -236,6 +236,8 @@ class Bench:
             reports = resolve_all(session)
         full_seconds = time.perf_counter() - started
         parties = sum(r.parties for r in reports)
+        with sessions() as session:
+            vendors = session.scalar(select(func.count()).select_from(Vendor).where(Vendor.merged_into_id.is_(None)))
 
         # 1,000 releases naming new suppliers: a third new spellings of known ones, the rest new companies.
         with sessions() as session:
@@ -285,7 +287,6 @@ class Bench:
                 .group_by(VendorParty.vendor_id)
                 .order_by(func.count().desc())
             ).all()
-            vendors = session.scalar(select(func.count()).select_from(Vendor).where(Vendor.merged_into_id.is_(None)))
         top = [v for v, _ in ranked[:6]]
         sample = [v for v, _ in ranked[:: max(1, len(ranked) // VENDOR_PAGE_REQUESTS)]][:VENDOR_PAGE_REQUESTS]
         app = create_app({"DATABASE_URL": self.sqlite_url, "INDEX_DIR": str(self.index_dir)})
