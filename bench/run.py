@@ -288,12 +288,14 @@ class Bench:
                 .order_by(func.count().desc())
             ).all()
         top = [v for v, _ in ranked[:6]]
-        sample = [v for v, _ in ranked[:: max(1, len(ranked) // VENDOR_PAGE_REQUESTS)]][:VENDOR_PAGE_REQUESTS]
+        wanted = VENDOR_PAGE_REQUESTS // 5 if self.quick else VENDOR_PAGE_REQUESTS
+        sample = [v for v, _ in ranked[:: max(1, len(ranked) // wanted)]][:wanted]
         app = create_app({"DATABASE_URL": self.sqlite_url, "INDEX_DIR": str(self.index_dir)})
         client = app.test_client()
         pages = _timed(client, [f"/vendor/{v}" for v in [*top, *sample]])
         query = "&".join(f"vendor={v}" for v in top)
-        comparisons = _timed(client, [f"/compare?{query}"] * COMPARISON_REQUESTS)
+        repeats = COMPARISON_REQUESTS // 4 if self.quick else COMPARISON_REQUESTS
+        comparisons = _timed(client, [f"/compare?{query}"] * repeats)
         reference_sql = text(
             "SELECT vp.vendor_id, a.value_currency, SUM(a.value_units), COUNT(*) FROM award_supplier s "
             "JOIN vendor_party vp ON vp.party_id = s.party_id AND vp.kind = 'supplier' "
@@ -302,7 +304,7 @@ class Bench:
         )
         timings = []
         with sessions() as session:
-            for _ in range(COMPARISON_REQUESTS):
+            for _ in range(repeats):
                 begun = time.perf_counter()
                 session.execute(reference_sql).all()
                 timings.append((time.perf_counter() - begun) * 1000)

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 import pandas as pd
 from flask import Blueprint, Response, current_app, redirect, request, url_for
@@ -265,8 +266,18 @@ def compare() -> Response:
         chosen=chosen,
         found=found,
         names=names_of(session, chosen),
+        query=_own_query(chosen, buyer_ids, category, q),
         max_compared=MAX_COMPARED,
     )
+
+
+def _own_query(chosen: list[int], buyer_ids: list[int], category: str | None, q: str) -> str:
+    """The comparison's own parameters, as read, for its permalink and twins (nothing else is carried over)."""
+    pairs: list[tuple[str, Any]] = [("vendor", v) for v in chosen[:MAX_COMPARED]]
+    pairs += [("buyer", buyer_ids[0])] if buyer_ids else []
+    pairs += [("category", category)] if category else []
+    pairs += [("q", q)] if q and not pairs else []
+    return urlencode(pairs)
 
 
 def _search_vendors(q: str) -> list[int]:
