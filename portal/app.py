@@ -15,6 +15,7 @@ from portal.config import default_settings
 from portal.public.sources import blueprint as sources
 from portal.public.views import blueprint as public
 from portal.resources import templates_folder
+from portal.vendors.views import blueprint as vendors
 from search_index.query import SearchIndex
 
 
@@ -34,4 +35,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     render.init_app(app)
     app.register_blueprint(public)
     app.register_blueprint(sources)
+    app.register_blueprint(vendors)
     return app

@@ -20,9 +20,17 @@ from ingest.runner import record_index_failure, run_ingest
 from ingest.sources import SourceConfigError, find_source, load_sources
 from portal.app import create_app
 from portal.database import upgrade_database
-from portal.models import IngestRun, Source, SourceState
+from portal.domain.vendors import (
+    ResolveReport,
+    VendorError,
+    merge_vendors,
+    resolve_all,
+    split_vendor,
+    undo_decision,
+)
+from portal.models import IngestRun, Party, Source, SourceState, VendorDecision, VendorReview
 from portal.resources import demo_data_folder, demo_sources_file
-from search_index.indexer import IndexBusy, IndexReport, apply_queue, rebuild, update_index
+from search_index.indexer import IndexBusy, IndexReport, rebuild, update_index
 
 DEMO_SOURCE = "Demo set (real published OCDS)"
 
@@ -37,19 +45,30 @@ def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
     )
     for error in result.errors:
         click.echo(f"error: {error}", err=True)
+    failed = after_loading(app, [result.run_id])
+    return 1 if result.errors or failed else 0
+
+
+def after_loading(app: Flask, run_ids: list[int]) -> int:
+    """What follows every load: the parties it added join their entities, then the search index takes the
+    changes. The data is committed by then; an index that cannot be updated fails the runs, which say why."""
     sessions = app.extensions["portal.sessions"]
+    with sessions.begin() as session:
+        echo_resolution(resolve_all(session, incremental=True))
     try:
         report = update_index(sessions, app.config["INDEX_DIR"])
-    except IndexBusy as error:  # the data is committed and queued: the next update indexes it
-        record_index_failure(sessions, result.run_id, str(error))
+    except IndexBusy as error:  # the changes stay queued: the next update indexes them
+        for run_id in run_ids:
+            record_index_failure(sessions, run_id, str(error))
         click.echo(f"error: {error}", err=True)
         return 1
-    except Exception as error:  # the data is committed; the run must not say "succeeded" over a stale index
-        record_index_failure(sessions, result.run_id, f"{type(error).__name__}: {error}")
+    except Exception as error:
+        for run_id in run_ids:
+            record_index_failure(sessions, run_id, f"{type(error).__name__}: {error}")
         raise
     click.echo(f"search index: {report.indexed} processes updated")
     echo_index_report(report)
-    return 1 if result.errors else 0
+    return 0
 
 
 def echo_index_report(report: IndexReport) -> None:
@@ -59,6 +78,15 @@ def echo_index_report(report: IndexReport) -> None:
         click.echo(f"search index: {ocid} not indexed, kept queued: {why}", err=True)
     if report.kept_queued:
         click.echo("search index: a rebuild is running; it will take these changes in before it swaps")
+
+
+def echo_resolution(reports: list[ResolveReport]) -> None:
+    for r in reports:
+        if r.parties:
+            click.echo(
+                f"{r.kind}s: {r.parties} parties resolved into {r.vendors} entities ({r.merged_parties} merged, "
+                f"{r.created} new, {r.retired} moved), {r.reviews} pairs for review"
+            )
 
 
 cli = FlaskGroup(create_app=create_app, add_default_commands=False, help="The open procurement portal.")
@@ -117,16 +145,15 @@ def describe_run(result: SourceRun) -> str:
 
 
 def run_sources_and_index(app: Flask, sources: list) -> int:
-    failed = 0
+    failed, run_ids = 0, []
     for config in sources:
         result = run_source(app.extensions["portal.sessions"], config)
         click.echo(describe_run(result))
         for error in result.errors:
             click.echo(f"error: {error}", err=True)
         failed |= 1 if result.errors else 0
-    indexed = apply_queue(app.extensions["portal.sessions"], app.config["INDEX_DIR"])
-    click.echo(f"search index: {indexed} processes updated")
-    return failed
+        run_ids.append(result.run_id)
+    return failed | after_loading(app, run_ids)
 
 
 @cli.group("sources")
@@ -212,6 +239,86 @@ def serve(host: str, port: int) -> None:
         )
     click.echo(f"serving http://{host}:{port}/ (Ctrl+C stops it)")
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]  # Werkzeug's LocalProxy
+
+
+@cli.group("vendors")
+def vendors() -> None:
+    """Suppliers and buyers as entities: resolve, review, merge and split by hand, undo."""
+
+
+@vendors.command("resolve")
+@click.option("--incremental", is_flag=True, help="Only parties not yet resolved, and the entities they touch.")
+def vendors_resolve(incremental: bool) -> None:
+    """Resolve every party into entities by the rules in portal/domain/vendor_rules.toml."""
+    with current_app.extensions["portal.sessions"].begin() as session:
+        echo_resolution(resolve_all(session, incremental=incremental))
+
+
+@vendors.command("merge")
+@click.argument("vendor_ids", nargs=-1, type=int, required=True)
+@click.option("--by", required=True, help="Who decides (recorded with the decision).")
+@click.option("--reason", default="", help="Why, in a sentence.")
+def vendors_merge(vendor_ids: tuple[int, ...], by: str, reason: str) -> None:
+    """Merge two or more entities into one (recorded; `portal vendors undo` reverses it)."""
+    with current_app.extensions["portal.sessions"].begin() as session:
+        try:
+            decision = merge_vendors(session, vendor_ids=vendor_ids, by=by, reason=reason)
+        except VendorError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"decision {decision.id}: merged parties {decision.party_ids}")
+
+
+@vendors.command("split")
+@click.argument("vendor_id", type=int)
+@click.argument("party_ids", nargs=-1, type=int, required=True)
+@click.option("--by", required=True, help="Who decides (recorded with the decision).")
+@click.option("--reason", default="", help="Why, in a sentence.")
+def vendors_split(vendor_id: int, party_ids: tuple[int, ...], by: str, reason: str) -> None:
+    """Split these parties off an entity into one of their own (recorded; `portal vendors undo` reverses it)."""
+    with current_app.extensions["portal.sessions"].begin() as session:
+        try:
+            decision = split_vendor(session, vendor_id=vendor_id, party_ids=party_ids, by=by, reason=reason)
+        except VendorError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"decision {decision.id}: parties {decision.party_ids} kept apart from {decision.apart_from}")
+
+
+@vendors.command("undo")
+@click.argument("decision_id", type=int)
+def vendors_undo(decision_id: int) -> None:
+    """Reverse a merge or split (the decision is kept, marked undone)."""
+    with current_app.extensions["portal.sessions"].begin() as session:
+        try:
+            decision = undo_decision(session, decision_id=decision_id)
+        except VendorError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"decision {decision.id} ({decision.action}) undone")
+
+
+@vendors.command("decisions")
+def vendors_decisions() -> None:
+    """List the merges and splits made by hand."""
+    with current_app.extensions["portal.sessions"]() as session:
+        for d in session.scalars(select(VendorDecision).order_by(VendorDecision.id)):
+            undone = f", undone {d.undone_at:%Y-%m-%d %H:%M}" if d.undone_at else ""
+            click.echo(f"{d.id}\t{d.kind}\t{d.action}\t{d.party_ids}\tby {d.by}, {d.made_at:%Y-%m-%d %H:%M}{undone}")
+
+
+@vendors.command("review")
+@click.option("--limit", default=50, show_default=True)
+def vendors_review(limit: int) -> None:
+    """List pairs of parties the rules would not merge on their own."""
+    with current_app.extensions["portal.sessions"]() as session:
+        names = {}
+        reviews = list(session.scalars(select(VendorReview).where(VendorReview.status == "open").limit(limit)))
+        ids = {r.party_a for r in reviews} | {r.party_b for r in reviews}
+        if ids:
+            names = dict(session.execute(select(Party.id, Party.name).where(Party.id.in_(ids))).all())
+        for r in reviews:
+            click.echo(
+                f"{r.kind}\t{r.reason}\t{r.party_a} {names.get(r.party_a)!r}\t"
+                f"{r.party_b} {names.get(r.party_b)!r}\t{r.detail}"
+            )
 
 
 def port_is_free(host: str, port: int) -> bool:

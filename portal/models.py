@@ -498,3 +498,72 @@ class SourceItem(Base):
     ocid: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_seen_run_id: Mapped[int] = mapped_column(Integer)
     gone_since_run_id: Mapped[int | None] = mapped_column(Integer)  # no longer published, noticed by this run
+
+
+class Vendor(Base):
+    """An organisation resolved from parties (portal.domain.vendors): a supplier under all its spellings,
+    identifiers and publishers, or a buyer likewise. A vendor whose parties all went elsewhere (a merge, a split)
+    keeps its row and points to where they went, so its old address redirects."""
+
+    __tablename__ = "vendor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # EntityKind
+    name: Mapped[str] = mapped_column(Text)  # the spelling most of its parties use
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VendorParty(Base):
+    """Which entity a party belongs to, and why (Evidence + the identifier or name rule)."""
+
+    __tablename__ = "vendor_party"
+    __table_args__ = (
+        Index("ix_vendor_party_kind_words", "kind", "words"),
+        Index("ix_vendor_party_kind_id_key", "kind", "id_key"),
+    )
+
+    party_id: Mapped[int] = mapped_column(ForeignKey("party.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # EntityKind
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    evidence: Mapped[str] = mapped_column(String(20))  # Evidence
+    detail: Mapped[str] = mapped_column(Text, default="")  # the identifier, or the rule and the words
+    words: Mapped[str | None] = mapped_column(String(400))  # the name's words as the rules read them
+    form: Mapped[str | None] = mapped_column(String(40))  # its legal form
+    id_key: Mapped[str | None] = mapped_column(String(400))  # "SCHEME/ID"
+    # The entity the party was first resolved into: undoing a merge gives the parties back their old address.
+    first_vendor_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class VendorReview(Base):
+    """A pair of parties the rules would not merge and an official may want to: an identifier shared by names
+    that disagree, two legal forms of one name, a weak or a similar name."""
+
+    __tablename__ = "vendor_review"
+    __table_args__ = (UniqueConstraint("kind", "party_a", "party_b", "reason"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # EntityKind
+    party_a: Mapped[int] = mapped_column(ForeignKey("party.id"), index=True)
+    party_b: Mapped[int] = mapped_column(ForeignKey("party.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))  # ReviewReason
+    score: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")  # ReviewStatus
+
+
+class VendorDecision(Base):
+    """An official's merge or split, applied above the rules on every resolution; undone by setting `undone_at`
+    (kept, so the record shows what was decided, by whom, and when it was reversed)."""
+
+    __tablename__ = "vendor_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # EntityKind
+    action: Mapped[str] = mapped_column(String(10))  # DecisionAction
+    party_ids: Mapped[list] = mapped_column(JSON)  # merged together, or split off
+    apart_from: Mapped[list] = mapped_column(JSON, default=list)  # for a split: the parties they are kept apart from
+    by: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -114,3 +114,50 @@ class Health(StrEnum):
     SHORT = "short"  # answered, but the publisher now counts fewer rows than at the last run
     DRIFTED = "drifted"  # answered, but a mapped column is missing or renamed
     REFUSED = "refused"  # the URL is not one the portal may fetch (private address, file://)
+
+
+class EntityKind(StrEnum):
+    """What an entity resolved from parties is: suppliers and buyers are resolved apart."""
+
+    SUPPLIER = "supplier"
+    BUYER = "buyer"
+
+
+class Evidence(StrEnum):
+    """Why a party belongs to its entity (the vendor page says it beside each spelling)."""
+
+    PUBLISHED = "published"  # the party the entity started from
+    IDENTIFIER = "identifier"  # the same scheme and id, with names that agree
+    NAME = "name"  # the same words under the same legal form (a rule of portal/domain/vendor_rules.toml)
+    MANUAL = "manual"  # merged by an official
+
+
+class ReviewReason(StrEnum):
+    """Why a pair of parties awaits an official's look instead of being merged."""
+
+    IDENTIFIER_NAMES_DISAGREE = "identifier, names disagree"  # registers reuse ids
+    LEGAL_FORMS_DIFFER = "legal forms differ"  # EDGE SYSTEMS INC / EDGE SYSTEMS LLC
+    WEAK_NAME = "weak name"  # initials or generic words only
+    SIMILAR_NAMES = "similar names"  # a fuzzy proposal
+
+
+class ReviewStatus(StrEnum):
+    OPEN = "open"
+    MERGED = "merged"
+    KEPT_APART = "kept apart"
+
+
+class DecisionAction(StrEnum):
+    """An official's decision about entities, applied above the rules on every resolution, and undoable."""
+
+    MERGE = "merge"
+    SPLIT = "split"
+
+
+class Method(StrEnum):
+    """OCDS procurement methods (method codelist): how competitive a win was."""
+
+    OPEN = "open"
+    SELECTIVE = "selective"
+    LIMITED = "limited"
+    DIRECT = "direct"

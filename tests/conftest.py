@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from ingest.runner import RunResult, run_ingest
 from portal.app import create_app
+from portal.domain.vendors import resolve_all
 from portal.models import Base
 from portal.resources import demo_data_folder
 from search_index.indexer import apply_queue
@@ -88,8 +89,11 @@ def make_app(database_url: str, folder: Path, **settings):
 
 
 def load_into(app, location: str | Path, source: str | None = None) -> RunResult:
-    """Ingest a location the way `portal ingest` does: store and compile, then update the search index."""
+    """Ingest a location the way `portal ingest` does: store and compile, resolve the new parties into entities,
+    then update the search index."""
     result = run_ingest(app.extensions["portal.sessions"], str(location), source_name=source)
+    with app.extensions["portal.sessions"].begin() as session:
+        resolve_all(session, incremental=True)
     apply_queue(app.extensions["portal.sessions"], app.config["INDEX_DIR"])
     return result
 

@@ -23,6 +23,7 @@ from portal.domain.processes import (
     get_supplier,
     home_figures,
 )
+from portal.domain.vendor_figures import vendor_of_party
 from portal.public.params import search_filters
 from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format
 from search_index.query import MAX_PAGE, SORTS, SearchPage, search_processes
@@ -213,10 +214,11 @@ def published_record(ocid: str, record_id: int) -> Response:
     raise NotFound(f"no published record {record_id} for {ocid!r}")
 
 
-def supplier_data(view: SupplierView, languages: dict[str, str]) -> dict[str, Any]:
+def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int | None = None) -> dict[str, Any]:
     party = view.party
     return {
         "id": party.id,
+        "vendor": url_for("vendors.vendor", vendor_id=vendor_id) if vendor_id else None,
         "name": party.name,
         "identifier": {"scheme": party.scheme, "id": party.identifier} if party.identifier else None,
         "spellings": view.spellings,
@@ -242,5 +244,6 @@ def supplier(party_id: int) -> Response:
     session = get_session()
     view = get_supplier(session, party_id)
     languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])
-    data = partial(supplier_data, view, languages)
-    return render("public/supplier.html", data, table="awards", view=view, languages=languages)
+    vendor_id = vendor_of_party(session, party_id)
+    data = partial(supplier_data, view, languages, vendor_id)
+    return render("public/supplier.html", data, table="awards", view=view, languages=languages, vendor_id=vendor_id)

@@ -60,6 +60,10 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
         "page: process c=8",
         "page: search c=8",
         "serving, peak RSS",
+        "entity resolution, all parties",
+        "entity resolution after 1,000 releases",
+        "page: vendor (in process)",
+        "comparison of 6 vendors (in process)",
     ):
         assert f"| {measure}" in done.stdout, measure
     saved = json.loads((tmp_path / "results" / f"{SMOKE_PROCESSES}-quick.json").read_text())

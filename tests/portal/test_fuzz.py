@@ -29,7 +29,10 @@ typed = st.one_of(
     st.dates().map(str),
     st.sampled_from(["9999-12-31", "0001-01-01", "1,5e999", "2017-13", "-0", "1 000,50 CAD", "a" * 600]),
 )
-query = st.lists(st.tuples(st.sampled_from(CARRIED_PARAMETERS + STEERING) | text, typed), max_size=6)
+# Parameters of the comparison page (vendors, a buyer, a category, a name to look up).
+COMPARE = ("vendor", "buyer", "category", "add")
+ids = st.lists(st.integers(min_value=0, max_value=60).map(str), max_size=8).map(" ".join)
+query = st.lists(st.tuples(st.sampled_from(CARRIED_PARAMETERS + STEERING + COMPARE) | text, typed | ids), max_size=6)
 headers = st.fixed_dictionaries(
     {},
     optional={
@@ -68,6 +71,15 @@ ROUTES = sorted(
         "/supplier/<int(max=2147483647):party_id>.csv",
         "/sources",
         "/sources.json",
+        "/vendor/<int(max=2147483647):vendor_id>",
+        "/vendor/<int(max=2147483647):vendor_id>.json",
+        "/vendor/<int(max=2147483647):vendor_id>.csv",
+        "/buyer/<int(max=2147483647):vendor_id>",
+        "/buyer/<int(max=2147483647):vendor_id>.json",
+        "/buyer/<int(max=2147483647):vendor_id>.csv",
+        "/compare",
+        "/compare.json",
+        "/compare.csv",
     ]
 )
 

@@ -1,0 +1,624 @@
+"""What a vendor page and a comparison show: who wins what, by year and currency, how, and against whom.
+
+The rows come from SQL (one row per award a vendor is named on), the figures from pandas. Money stays exact:
+amounts are summed as integer units of 10^-4 (`MoneyColumns.value_units`) and become `Decimal` only at the end;
+currencies are never added together. An award counts towards totals when its status commits money
+(`portal.domain.headline.counted`); a contract counts likewise, and is matched to its award by OCDS `awardID`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from portal.domain.headline import COUNTED
+from portal.domain.ocds import from_units
+from portal.models import (
+    Amendment,
+    Award,
+    AwardSupplier,
+    Contract,
+    Party,
+    Process,
+    ProcessParty,
+    Tender,
+    Vendor,
+    VendorParty,
+)
+from portal.vocabulary import EntityKind, Method, PartyRole, ValueBasis
+
+MAX_COMPARED = 6  # vendors side by side: more do not fit a table on a phone, nor a chart anyone can read
+MIN_COMPARED = 2
+SCOPE_LIMIT = 200  # vendors listed for a buyer or a category (the largest first); the shares count them all
+NOT_PUBLISHED = "not published"
+CHUNK = 5000  # ids per IN list: under SQLite's limit of bound parameters, few round trips
+COLUMNS = [
+    "vendor_id",
+    "award_row",
+    "award_id",
+    "process_id",
+    "ocid",
+    "title",
+    "status",
+    "units",
+    "currency",
+    "award_date",
+    "process_date",
+    "process_method",
+    "tender_method",
+    "tenderers",
+    "category",
+    "buyer_party",
+    "counterpart",
+]
+
+
+class VendorNotFound(Exception):
+    """No entity under this id; views answer 404."""
+
+
+@dataclass
+class Moved(Exception):
+    """The entity was merged or split: its parties are now under `vendor_id` (views redirect there)."""
+
+    vendor_id: int
+
+
+@dataclass
+class CurrencyFigures:
+    currency: str
+    awarded: Decimal
+    contracted: Decimal
+    awards: int  # awards counted in `awarded`
+    mean: Decimal | None  # per win: the contracted value where contracts are published, else the award's
+    median: Decimal | None
+    value_increases: int  # contracts signed above their award's value
+    increase: Decimal  # by how much, in all
+
+
+@dataclass
+class YearFigures:
+    year: int | None
+    currency: str
+    awarded: Decimal
+    contracted: Decimal
+    awards: int
+
+
+@dataclass
+class VendorFigures:
+    vendor_id: int
+    name: str
+    processes: int
+    awards: int
+    buyers: int  # buyers served (for a buyer: suppliers awarded)
+    currencies: list[CurrencyFigures]
+    years: list[YearFigures]
+    methods: dict[str, int]  # Method (or "not published", or the word as published) -> wins (processes)
+    single_bid: int  # wins where one tenderer was published
+    direct: int  # wins by direct award
+    single_bid_or_direct: int
+    amendments: int
+    # The buyers served (for a buyer: its suppliers), most processes first: entity id, name, processes.
+    top_buyers: list[tuple[int, str, int]] = field(default_factory=list)
+
+    @property
+    def single_bid_or_direct_share(self) -> float | None:
+        return self.single_bid_or_direct / self.processes if self.processes else None
+
+    def currency(self, code: str) -> CurrencyFigures | None:
+        return next((c for c in self.currencies if c.currency == code), None)
+
+
+@dataclass
+class Entity:
+    vendor: Vendor
+    parties: list[tuple[Party, str, str]]  # party, evidence, detail
+    figures: VendorFigures
+    awards: pd.DataFrame  # one row per award (for the page's table)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rows.
+
+
+def _award_rows(
+    session: Session, where: ColumnElement[bool], *, kind: EntityKind = EntityKind.SUPPLIER
+) -> pd.DataFrame:
+    """One row per (entity, award): the supplier's awards, or for a buyer, the awards of its processes."""
+    buyer_link = aliased(VendorParty)
+    if kind == EntityKind.SUPPLIER:
+        entity = aliased(VendorParty)
+        query = (
+            select(entity.vendor_id, Award.id)
+            .select_from(AwardSupplier)
+            .join(entity, and_(entity.party_id == AwardSupplier.party_id, entity.kind == EntityKind.SUPPLIER))
+            .join(Award, Award.id == AwardSupplier.award_id)
+        )
+    else:
+        entity = buyer_link
+        query = select(entity.vendor_id, Award.id).select_from(Award)
+    query = (
+        query.join(Process, Process.id == Award.process_id)
+        .outerjoin(Tender, Tender.process_id == Process.id)
+        .add_columns(
+            Award.award_id,
+            Process.id,
+            Process.ocid,
+            Process.title,
+            Award.status,
+            Award.value_units,
+            Award.value_currency,
+            Award.date,
+            Process.first_date,
+            Process.procurement_method,
+            Tender.procurement_method,
+            Tender.number_of_tenderers,
+            Tender.main_category,
+            Process.buyer_id,
+        )
+    )
+    # The counterpart: for a supplier, the buyer (entity) of each process; for a buyer, the award's supplier.
+    if kind == EntityKind.SUPPLIER:
+        query = query.outerjoin(
+            buyer_link, and_(buyer_link.party_id == Process.buyer_id, buyer_link.kind == EntityKind.BUYER)
+        ).add_columns(buyer_link.vendor_id)
+    else:
+        supplier_link = aliased(VendorParty)
+        query = (
+            query.join(buyer_link, and_(buyer_link.party_id == Process.buyer_id, buyer_link.kind == EntityKind.BUYER))
+            .outerjoin(AwardSupplier, AwardSupplier.award_id == Award.id)
+            .outerjoin(
+                supplier_link,
+                and_(supplier_link.party_id == AwardSupplier.party_id, supplier_link.kind == EntityKind.SUPPLIER),
+            )
+            .add_columns(supplier_link.vendor_id)
+        )
+    rows = session.connection().execute(query.where(where)).all()  # Core rows: no ORM work per row
+    frame = pd.DataFrame(
+        {name: list(values) for name, values in zip(COLUMNS, zip(*rows, strict=True), strict=True)} if rows else [],
+        columns=COLUMNS,
+    )
+    # An award with two suppliers is one row per supplier for a buyer: sums take each award once (`first`).
+    frame["first"] = ~frame.duplicated(["vendor_id", "award_row"])
+    return frame
+
+
+def _contract_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFrame:
+    found: list = []
+    ids = sorted(set(process_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found += (
+            session.connection()
+            .execute(
+                select(
+                    Contract.process_id,
+                    Contract.contract_id,
+                    Contract.award_id,
+                    Contract.status,
+                    Contract.value_units,
+                    Contract.value_currency,
+                ).where(Contract.process_id.in_(chunk))
+            )
+            .all()
+        )
+    return pd.DataFrame(found, columns=["process_id", "contract_id", "award_id", "status", "units", "currency"])
+
+
+def _amendment_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFrame:
+    found: list = []
+    ids = sorted(set(process_ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        found += (
+            session.connection()
+            .execute(
+                select(Amendment.process_id, Amendment.parent, Amendment.parent_id).where(
+                    Amendment.process_id.in_(chunk)
+                )
+            )
+            .all()
+        )
+    return pd.DataFrame(found, columns=["process_id", "parent", "parent_id"])
+
+
+def _enrich(session: Session, awards: pd.DataFrame) -> pd.DataFrame:
+    """Per award: whether it counts, its contracted value, its amendments, its year, method and single bid."""
+    awards = awards.copy()
+    processes = awards["process_id"].unique().tolist()
+    awards["counted"] = awards["status"].isna() | awards["status"].isin(COUNTED[ValueBasis.AWARDS])
+    awards["currency"] = awards["currency"].fillna("")
+    contracts = _contract_rows(session, processes)
+    contracts = contracts[contracts["status"].isna() | contracts["status"].isin(COUNTED[ValueBasis.CONTRACTS])]
+    contracts = contracts.dropna(subset=["award_id", "units"])
+    by_award = (
+        contracts.groupby(["process_id", "award_id", "currency"], dropna=False)["units"].sum().rename("contracted")
+    )
+    awards = awards.merge(by_award.reset_index(), how="left", on=["process_id", "award_id", "currency"])
+    awards["contracted"] = awards["contracted"].fillna(0).astype("int64")
+    # An amendment belongs to an award directly, or to a contract that implements it.
+    amendments = _amendment_rows(session, processes)
+    award_of_contract = {
+        (p, c): a
+        for p, c, a in zip(contracts["process_id"], contracts["contract_id"], contracts["award_id"], strict=True)
+    }
+    per_award: dict[tuple[int, str], int] = {}
+    for p, parent, parent_id in amendments.itertuples(index=False):
+        award_id = (
+            parent_id if parent == "award" else award_of_contract.get((p, parent_id)) if parent == "contract" else None
+        )
+        if award_id is not None:
+            per_award[(p, award_id)] = per_award.get((p, award_id), 0) + 1
+    awards["amendments"] = [
+        per_award.get((p, a), 0) for p, a in zip(awards["process_id"], awards["award_id"], strict=True)
+    ]
+    dates = awards["award_date"].where(awards["award_date"].notna(), awards["process_date"])
+    awards["year"] = [d.year if d is not None and not pd.isna(d) else None for d in dates]
+    method = awards["tender_method"].where(awards["tender_method"].notna(), awards["process_method"])
+    awards["method"] = method.fillna(NOT_PUBLISHED)
+    awards["single_bid"] = awards["tenderers"] == 1
+    awards["per_win"] = awards["contracted"].where(awards["contracted"] > 0, awards["units"])
+    awards["increase"] = (awards["contracted"] - awards["units"]).where(
+        (awards["contracted"] > 0) & awards["units"].notna(), 0
+    )
+    return awards
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Figures.
+
+
+def _money(units: float | int | None) -> Decimal:
+    return from_units(int(round(units))) or Decimal(0) if units is not None and not pd.isna(units) else Decimal(0)
+
+
+def figures_of(vendor_id: int, name: str, awards: pd.DataFrame, buyer_names: dict[int, str]) -> VendorFigures:
+    return all_figures(awards, {vendor_id: name}, buyer_names)[0]
+
+
+def _none_if_empty(frame: pd.DataFrame) -> pd.DataFrame | None:
+    return None if frame.empty else frame
+
+
+def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[int, str]) -> list[VendorFigures]:
+    """The figures of each vendor in `names` (in that order), from one pass of group-bys over all their awards."""
+    awards = awards[awards["vendor_id"].isin(list(names))]
+    mine = awards[awards["first"]]
+    counted = mine[mine["counted"] & mine["units"].notna() & (mine["currency"] != "")].copy()
+    counted["units"] = counted["units"].astype("int64")
+    counted["per_win"] = counted["per_win"].astype("int64")
+    counted["increased"] = counted["increase"] > 0
+    counted["increase_units"] = counted["increase"].where(counted["increased"], 0).astype("int64")
+    by_currency = counted.groupby(["vendor_id", "currency"]).agg(
+        awarded=("units", "sum"),
+        contracted=("contracted", "sum"),
+        awards=("units", "size"),
+        per_win=("per_win", "sum"),
+        median=("per_win", "median"),
+        value_increases=("increased", "sum"),
+        increase=("increase_units", "sum"),
+    )
+    by_year = counted.groupby(["vendor_id", "currency", "year"], dropna=False).agg(
+        awarded=("units", "sum"), contracted=("contracted", "sum"), awards=("units", "size")
+    )
+    wins = mine.drop_duplicates(["vendor_id", "process_id"])
+    wins = wins.assign(
+        direct=wins["method"] == Method.DIRECT, single=wins["single_bid"].fillna(False).astype(bool)
+    ).assign(either=lambda w: w["direct"] | w["single"])
+    per_vendor = wins.groupby("vendor_id").agg(
+        processes=("process_id", "size"), single=("single", "sum"), direct=("direct", "sum"), either=("either", "sum")
+    )
+    counts = mine.groupby("vendor_id").agg(awards=("award_row", "size"), amendments=("amendments", "sum"))
+    methods = wins.groupby(["vendor_id", "method"]).size()
+    sides = awards.dropna(subset=["counterpart"]).drop_duplicates(["vendor_id", "process_id", "counterpart"])
+    served = sides.groupby(["vendor_id", "counterpart"]).size()
+
+    currencies: dict[int, list[CurrencyFigures]] = {v: [] for v in names}
+    for (v, currency), row in by_currency.sort_values("awards", ascending=False, kind="stable").iterrows():
+        mean = (from_units(int(row["per_win"])) or Decimal(0)) / int(row["awards"])
+        currencies[int(v)].append(
+            CurrencyFigures(
+                currency=str(currency),
+                awarded=_money(row["awarded"]),
+                contracted=_money(row["contracted"]),
+                awards=int(row["awards"]),
+                mean=mean.quantize(Decimal("0.01")),
+                median=_money(row["median"]),
+                value_increases=int(row["value_increases"]),
+                increase=_money(row["increase"]),
+            )
+        )
+    years: dict[int, list[YearFigures]] = {v: [] for v in names}
+    for (v, currency, year), row in by_year.iterrows():
+        years[int(v)].append(
+            YearFigures(
+                year=None if pd.isna(year) else int(year),
+                currency=str(currency),
+                awarded=_money(row["awarded"]),
+                contracted=_money(row["contracted"]),
+                awards=int(row["awards"]),
+            )
+        )
+    found = []
+    for v, name in names.items():
+        totals = per_vendor.loc[v] if v in per_vendor.index else None
+        count = counts.loc[v] if v in counts.index else None
+        mine_methods = methods.loc[v] if v in methods.index.get_level_values(0) else pd.Series(dtype="int64")
+        mine_served = served.loc[v] if v in served.index.get_level_values(0) else pd.Series(dtype="int64")
+        top = mine_served.sort_values(ascending=False, kind="stable").head(10)
+        found.append(
+            VendorFigures(
+                vendor_id=v,
+                name=name,
+                processes=int(totals["processes"]) if totals is not None else 0,
+                awards=int(count["awards"]) if count is not None else 0,
+                buyers=len(mine_served),
+                currencies=currencies[v],
+                years=sorted(years[v], key=lambda y: (y.currency, y.year if y.year is not None else -1)),
+                methods={str(m): int(n) for m, n in mine_methods.sort_values(ascending=False, kind="stable").items()},
+                single_bid=int(totals["single"]) if totals is not None else 0,
+                direct=int(totals["direct"]) if totals is not None else 0,
+                single_bid_or_direct=int(totals["either"]) if totals is not None else 0,
+                amendments=int(count["amendments"]) if count is not None else 0,
+                top_buyers=[(int(b), buyer_names.get(int(b), ""), int(n)) for b, n in top.items()],
+            )
+        )
+    return found
+
+
+def names_of(session: Session, vendor_ids: Sequence[int]) -> dict[int, str]:
+    ids = sorted({int(v) for v in vendor_ids})
+    return dict(session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(ids))).all()) if ids else {}
+
+
+def live_vendor(session: Session, vendor_id: int, kind: EntityKind | None = None, *, follow: bool = False) -> Vendor:
+    """The entity, or `Moved` to where its parties went (or, `follow`, that entity), or `VendorNotFound`."""
+    vendor = session.get(Vendor, vendor_id)
+    seen = set()
+    while vendor is not None and vendor.merged_into_id is not None and vendor.id not in seen:
+        seen.add(vendor.id)
+        vendor = session.get(Vendor, vendor.merged_into_id)
+    if vendor is None or (kind is not None and vendor.kind != kind):
+        raise VendorNotFound(f"no {kind or 'entity'} {vendor_id}")
+    if vendor.id != vendor_id and not follow:
+        raise Moved(vendor.id)
+    return vendor
+
+
+def get_entity(session: Session, vendor_id: int, *, kind: EntityKind = EntityKind.SUPPLIER) -> Entity:
+    """A vendor (or a buyer) with its parties, why each belongs, and its figures."""
+    vendor = live_vendor(session, vendor_id, kind)
+    parties = [
+        (party, evidence, detail)
+        for party, evidence, detail in session.execute(
+            select(Party, VendorParty.evidence, VendorParty.detail)
+            .join(VendorParty, VendorParty.party_id == Party.id)
+            .where(VendorParty.vendor_id == vendor.id, VendorParty.kind == kind)
+            .order_by(Party.id)
+        ).all()
+    ]
+    awards = _enrich(session, _award_rows(session, _entity_filter(kind, [vendor.id]), kind=kind))
+    names = names_of(session, awards["counterpart"].dropna().astype(int).tolist())
+    figures = figures_of(vendor.id, vendor.name, awards, names)
+    return Entity(vendor=vendor, parties=parties, figures=figures, awards=awards)
+
+
+def _entity_filter(kind: EntityKind, vendor_ids: Sequence[int]) -> ColumnElement[bool]:
+    if kind == EntityKind.SUPPLIER:
+        return AwardSupplier.party_id.in_(
+            select(VendorParty.party_id).where(
+                VendorParty.kind == EntityKind.SUPPLIER, VendorParty.vendor_id.in_(vendor_ids)
+            )
+        )
+    return Process.buyer_id.in_(
+        select(VendorParty.party_id).where(VendorParty.kind == EntityKind.BUYER, VendorParty.vendor_id.in_(vendor_ids))
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Comparison.
+
+
+@dataclass
+class Share:
+    vendor_id: int
+    name: str
+    awarded: Decimal
+    share: float  # of the scope's total in that currency, 0-1
+
+
+@dataclass
+class Concentration:
+    currency: str
+    total: Decimal
+    vendors: int
+    hhi: int  # Herfindahl-Hirschman index, 0-10,000: the sum of squared percentage shares
+    shares: list[Share]
+
+
+@dataclass
+class Rivalry:
+    a: int
+    b: int
+    processes: int  # where both tendered or were awarded
+    a_won: int
+    b_won: int
+    ocids: list[str]
+
+
+@dataclass
+class Comparison:
+    vendors: list[VendorFigures]
+    scope: str | None  # "buyer" or "category", when the vendors are all those of one
+    scope_name: str | None
+    concentration: list[Concentration]
+    rivalries: list[Rivalry]
+    currencies: list[str]  # in the order of the table's columns
+    more: int = 0  # vendors of the scope beyond those listed
+
+
+class CompareError(Exception):
+    """What was asked cannot be compared (too few or too many vendors, unknown ids); views answer 422."""
+
+
+def hhi(shares: Sequence[float]) -> int:
+    """Herfindahl-Hirschman index from shares between 0 and 1: 10,000 is one vendor taking everything."""
+    return round(sum((100 * s) ** 2 for s in shares))
+
+
+def concentration_of(awards: pd.DataFrame, names: dict[int, str]) -> list[Concentration]:
+    """Market shares of the awarded value, per currency, among all the vendors in `awards`."""
+    counted = awards[awards["first"] & awards["counted"] & awards["units"].notna() & (awards["currency"] != "")]
+    found = []
+    for currency, rows in counted.groupby("currency"):
+        totals = rows.groupby("vendor_id")["units"].sum().sort_values(ascending=False)
+        total = int(totals.sum())
+        if total <= 0:
+            continue
+        shares = [
+            Share(int(v), names.get(int(v), ""), _money(units), float(units) / total) for v, units in totals.items()
+        ]
+        found.append(
+            Concentration(
+                currency=str(currency),
+                total=_money(total),
+                vendors=len(shares),
+                hhi=hhi([s.share for s in shares]),
+                shares=shares,
+            )
+        )
+    found.sort(key=lambda c: -c.vendors)
+    return found
+
+
+def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFrame) -> list[Rivalry]:
+    """Processes where two of the vendors both tendered or were awarded (as published in tenderers, bids'
+    tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back."""
+    roles = (PartyRole.TENDERER, PartyRole.SUPPLIER)
+    first, second = aliased(VendorParty), aliased(VendorParty)
+    mine, theirs = aliased(ProcessParty), aliased(ProcessParty)
+    rows = session.execute(
+        select(first.vendor_id, second.vendor_id, mine.process_id, Process.ocid)
+        .select_from(mine)
+        .join(first, and_(first.party_id == mine.party_id, first.kind == EntityKind.SUPPLIER))
+        .join(theirs, and_(theirs.process_id == mine.process_id, theirs.role.in_(roles)))
+        .join(second, and_(second.party_id == theirs.party_id, second.kind == EntityKind.SUPPLIER))
+        .join(Process, Process.id == mine.process_id)
+        .where(
+            mine.role.in_(roles),
+            first.vendor_id.in_(vendor_ids),
+            second.vendor_id.in_(vendor_ids),
+            first.vendor_id < second.vendor_id,
+        )
+        .distinct()
+    ).all()
+    won = set(zip(awards["vendor_id"], awards["process_id"], strict=True))
+    pairs: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for a, b, process_id, ocid in rows:
+        pairs.setdefault((int(a), int(b)), []).append((int(process_id), ocid))
+    found = [
+        Rivalry(
+            a=a,
+            b=b,
+            processes=len(shared),
+            a_won=sum((a, p) in won for p, _ in shared),
+            b_won=sum((b, p) in won for p, _ in shared),
+            ocids=sorted(ocid for _, ocid in shared)[:20],
+        )
+        for (a, b), shared in pairs.items()
+    ]
+    found.sort(key=lambda r: (-r.processes, r.a, r.b))
+    return found
+
+
+def compare_vendors(
+    session: Session,
+    *,
+    vendor_ids: Sequence[int] = (),
+    buyer_id: int | None = None,
+    category: str | None = None,
+) -> Comparison:
+    """2 to 6 vendors side by side, or all vendors of one buyer (entity) or one tender category, with market
+    shares and concentration (HHI) in that buyer or category."""
+    scope, scope_name = None, None
+    if buyer_id is not None or category:
+        where: ColumnElement[bool]
+        if buyer_id is not None:
+            buyer = live_vendor(session, buyer_id, EntityKind.BUYER, follow=True)
+            where = Process.buyer_id.in_(
+                select(VendorParty.party_id).where(
+                    VendorParty.kind == EntityKind.BUYER, VendorParty.vendor_id == buyer.id
+                )
+            )
+            scope, scope_name = "buyer", buyer.name
+        else:
+            where = Tender.main_category == category
+            scope, scope_name = "category", category
+        awards = _enrich(session, _award_rows(session, where))
+        ranked = awards[awards["counted"]].groupby("vendor_id")["units"].sum().sort_values(ascending=False)
+        listed = [int(v) for v in ranked.index] + sorted(set(awards["vendor_id"].astype(int)) - set(ranked.index))
+        more = max(0, len(listed) - SCOPE_LIMIT)
+        listed = listed[:SCOPE_LIMIT]
+    else:
+        # An entity merged since the comparison was linked stands for the one its parties went to.
+        listed = list(
+            dict.fromkeys(live_vendor(session, int(v), EntityKind.SUPPLIER, follow=True).id for v in vendor_ids)
+        )
+        if not MIN_COMPARED <= len(listed) <= MAX_COMPARED:
+            raise CompareError(f"compare {MIN_COMPARED} to {MAX_COMPARED} vendors, not {len(listed)}")
+        awards = _enrich(session, _award_rows(session, _entity_filter(EntityKind.SUPPLIER, listed)))
+        more = 0
+    names = names_of(session, listed + awards["counterpart"].dropna().astype(int).tolist())
+    figures = all_figures(awards, {v: names.get(v, "") for v in listed}, names)
+    shown = awards if scope else awards[awards["vendor_id"].isin(listed)]
+    currency_order = shown["currency"][shown["currency"] != ""].value_counts().index.tolist()
+    rivals = rivalries_of(session, listed[:MAX_COMPARED] if scope else listed, shown)
+    return Comparison(
+        vendors=figures,
+        scope=scope,
+        scope_name=scope_name,
+        concentration=concentration_of(shown, names) if scope else concentration_of(shown, names),
+        rivalries=rivals,
+        currencies=[str(c) for c in currency_order],
+        more=more,
+    )
+
+
+def find_vendors(session: Session, *, q: str, limit: int = 20, kind: EntityKind = EntityKind.SUPPLIER) -> list[Vendor]:
+    """Entities whose name contains the words typed, for picking vendors to compare."""
+    words = [w for w in q.split() if w][:5]
+    if not words:
+        return []
+    query = select(Vendor).where(Vendor.kind == kind, Vendor.merged_into_id.is_(None))
+    for word in words:
+        query = query.where(func.lower(Vendor.name).contains(word.lower(), autoescape=True))
+    return list(session.scalars(query.order_by(Vendor.name).limit(limit)))
+
+
+def vendors_of_processes(session: Session, *, ocids: Sequence[str], limit: int = MAX_COMPARED) -> list[int]:
+    """The suppliers winning most often among these processes (a search's results), for a comparison."""
+    if not ocids:
+        return []
+    rows = session.execute(
+        select(VendorParty.vendor_id, func.count(func.distinct(Process.id)))
+        .join(AwardSupplier, AwardSupplier.party_id == VendorParty.party_id)
+        .join(Award, Award.id == AwardSupplier.award_id)
+        .join(Process, Process.id == Award.process_id)
+        .where(VendorParty.kind == EntityKind.SUPPLIER, Process.ocid.in_(list(ocids)))
+        .group_by(VendorParty.vendor_id)
+        .order_by(func.count(func.distinct(Process.id)).desc(), VendorParty.vendor_id)
+        .limit(limit)
+    ).all()
+    return [int(v) for v, _ in rows]
+
+
+def vendor_of_party(session: Session, party_id: int, kind: EntityKind = EntityKind.SUPPLIER) -> int | None:
+    return session.scalar(
+        select(VendorParty.vendor_id).where(VendorParty.party_id == party_id, VendorParty.kind == kind)
+    )
