@@ -34,6 +34,7 @@ PAGES = [
     f"/process/{UKRAINE}",
     f"/process/{MONTREAL}",
     "/supplier/{supplier}",
+    "/sources",
     "/no/such/page",
 ]
 
