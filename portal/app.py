@@ -12,6 +12,7 @@ from flask import Flask
 
 from portal import db, render, security, templating
 from portal.config import default_settings
+from portal.officials.views import blueprint as officials
 from portal.public.views import blueprint as public
 from portal.resources import templates_folder
 from search_index.query import SearchIndex
@@ -32,4 +33,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     render.init_app(app)
     app.register_blueprint(public)
+    app.register_blueprint(officials)
     return app
