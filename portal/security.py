@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -109,11 +110,11 @@ def requires(*roles: Role) -> Callable:
 def init_app(app: Flask) -> None:
     configure_secret(app)
     development = bool(app.config.get("DEVELOPMENT") or app.config.get("TESTING"))
-    app.config.setdefault("SESSION_COOKIE_SECURE", not development)  # over https only, outside development
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", SESSION_HOURS * 3600)
-    app.config.setdefault("WTF_CSRF_SSL_STRICT", not development)  # a POST over https must come from this site
+    app.config["SESSION_COOKIE_SECURE"] = not development  # over https only, outside development
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=SESSION_HOURS)
+    app.config["WTF_CSRF_SSL_STRICT"] = True  # a POST over https must come from this site (Referer checked)
     csrf.init_app(app)
     app.after_request(_add_headers)
     app.jinja_env.globals["current_account"] = current_account

@@ -2,8 +2,7 @@
 in an Atom feed), so that anyone can keep them and later catch a chain cut short or rewritten.
 
 One file a day (UTC), `YYYY-MM-DD.json`, written once and never rewritten: the first writer of the day wins, by
-linking the file into place. `portal audit checkpoint` writes it (run it daily from cron); the audit page and
-the feed also write the day's file on their first visit of the day, if the chain verifies.
+linking the file into place. `portal audit checkpoint` writes it: run it daily from cron, late in the day.
 """
 
 from __future__ import annotations
