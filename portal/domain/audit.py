@@ -47,7 +47,8 @@ def entry_hash(
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
-def _hash_of(entry: AuditEntry) -> str:
+def _hash_of(entry: Any) -> str:
+    """The hash an entry (a model or a row with the same fields) must carry."""
     return entry_hash(
         seq=entry.seq,
         at=entry.at,
@@ -113,16 +114,28 @@ class ChainReport:
             self.more_breaks += 1
 
 
-def _entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+_COLUMNS = (
+    AuditEntry.seq,
+    AuditEntry.at,
+    AuditEntry.actor_id,
+    AuditEntry.action,
+    AuditEntry.subject,
+    AuditEntry.content_hash,
+    AuditEntry.prev_hash,
+    AuditEntry.hash,
+)
+
+
+def _entries(session: Session, batch: int = 1000) -> Iterator[Any]:
+    """Every entry in order, as plain rows in batches: a long chain never fills the session's identity map."""
     last = 0
     while True:
-        rows = session.scalars(select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))
-        chunk = list(rows)
-        if not chunk:
+        chunk = session.execute(select(*_COLUMNS).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))
+        rows = chunk.all()
+        if not rows:
             return
-        yield from chunk
-        last = chunk[-1].seq
-        session.expunge_all()
+        yield from rows
+        last = rows[-1].seq
 
 
 def verify_chain(session: Session) -> ChainReport:

@@ -217,3 +217,13 @@ def test_the_command_line_creates_the_first_administrator(app, sessions):
     assert sign_in(app.test_client(), "root").status_code == 302
     short = runner.invoke(cli, ["accounts", "create-admin", "root2", "--password", "short"])
     assert short.exit_code != 0
+
+
+def test_commands_run_without_a_key_but_serve_refuses(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORTAL_SECRET_KEY", raising=False)
+    monkeypatch.delenv("PORTAL_DEVELOPMENT", raising=False)
+    settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite'}", "INDEX_DIR": str(tmp_path / "index")}
+    app = create_app({**settings, "COMMAND_LINE": True})
+    assert app.test_cli_runner().invoke(cli, ["init-db"]).exit_code == 0
+    refused = app.test_cli_runner().invoke(cli, ["serve", "--port", "1"])
+    assert refused.exit_code != 0 and "PORTAL_SECRET_KEY is not set" in refused.output
