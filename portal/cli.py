@@ -113,7 +113,8 @@ def serve(host: str, port: int) -> None:
     """Serve the portal with Werkzeug's threaded server (in production, run gunicorn on `portal.wsgi:app`)."""
     from werkzeug.serving import run_simple
 
-    if current_app.config.get("SECRET_KEY_GENERATED") and not current_app.config.get("DEVELOPMENT"):
+    trusted = current_app.config.get("DEVELOPMENT") or current_app.config.get("TESTING")
+    if current_app.config.get("SECRET_KEY_GENERATED") and not trusted:
         raise click.ClickException(
             "PORTAL_SECRET_KEY is not set: set it (the same for every worker), or PORTAL_DEVELOPMENT=1 on a "
             "developer's machine (`make run` does)"
