@@ -9,6 +9,7 @@ refused with 403. The audit entry of a change commits in the same transaction as
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -532,13 +533,20 @@ def checkpoint(day: str) -> AnyResponse:
     return send_from_directory(_checkpoint_dir(), f"{day}.json", mimetype="application/json")
 
 
+def atom_id(name: str) -> str:
+    """A stable Atom id that does not depend on the Host a request names (links in the feed are relative)."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'open-procurement-portal/audit/{name}')}"
+
+
 @blueprint.get("/audit/checkpoints.atom")
 def checkpoint_feed() -> AnyResponse:
     """An Atom feed of the daily checkpoints, for anyone's feed reader or archive to keep."""
     days = checkpoint_files(_checkpoint_dir())[:60]
-    entries = [(day, read_checkpoint(_checkpoint_dir(), day)) for day in days]
+    entries = [(day, read_checkpoint(_checkpoint_dir(), day), atom_id(day)) for day in days]
     updated = entries[0][1]["taken_at"] if entries else datetime(2026, 1, 1).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body = render_template("officials/checkpoints_feed.html", entries=entries, updated=updated)
+    body = render_template(
+        "officials/checkpoints_feed.html", entries=entries, updated=updated, feed_id=atom_id("checkpoints")
+    )
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -555,7 +563,8 @@ def published_releases() -> AnyResponse:
     ).all()
     published = max((loaded for _, loaded in rows), default=None) or utcnow()
     package = {
-        "uri": url_for("officials.published_releases", _external=True),
+        # Relative, like every URL in the site's JSON: an absolute one would echo whatever Host was sent.
+        "uri": url_for("officials.published_releases"),
         "version": "1.1",
         "publishedDate": published.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "publisher": {"name": SOURCE_NAME},

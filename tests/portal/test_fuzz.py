@@ -67,11 +67,24 @@ def test_every_route_is_fuzzed(demo_app):
             "/supplier/<int(max=2147483647):party_id>",
             "/supplier/<int(max=2147483647):party_id>.json",
             "/supplier/<int(max=2147483647):party_id>.csv",
+            "/audit",
+            "/audit.json",
+            "/audit/checkpoints.atom",
+            "/audit/checkpoints/<day>.json",
+            "/published/releases.json",
+            "/officials/",
+            "/officials/sign-in",
+            "/officials/password",
+            "/officials/second-factor",
+            "/officials/accounts",
+            "/officials/notices/new",
+            "/officials/notices/<int:notice_id>",
+            "/officials/notices/<int:notice_id>/amend",
         ]
     )
 
 
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(27))
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
