@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from portal.domain.ocds import canonical_json
@@ -28,6 +28,7 @@ from portal.vocabulary import AuditAction
 
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 MAX_BREAKS = 100  # breaks listed by a verification; past that only the count grows
+APPEND_LOCK = 0x617564697400  # PostgreSQL advisory lock key held by whoever appends ("audit\0")
 
 
 def content_hash(content: Any) -> str:
@@ -69,10 +70,14 @@ def append_entry(
 ) -> AuditEntry:
     """Append an entry in the caller's transaction, so that it commits with the change it records or not at all.
 
-    Two transactions appending at once both read the same head: the second to commit fails on the sequence
-    number (a primary key) or on `prev_hash` (unique), and its change is rolled back with it, rather than the
-    chain forking. `content` is hashed here; only its hash is stored.
+    On PostgreSQL appenders take turns (an advisory lock held to the end of the transaction). On SQLite, where
+    writers already take turns, a transaction that read the head before another appended fails on the sequence
+    number (a primary key) or on `prev_hash` (unique), and its change is rolled back with it: the chain never
+    forks. `content` is hashed here; only its hash is stored.
     """
+    if session.get_bind().dialect.name == "postgresql":
+        # Appenders queue here until the transaction ends, so the next one reads the new head instead of failing.
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK})
     head = chain_head(session)
     seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS)
     # Microseconds are kept by both databases, so the stored time hashes as it was hashed here.

@@ -108,3 +108,39 @@ def test_a_failed_sign_in_leaves_no_typed_text_in_the_trail(app, officials, sess
     with sessions() as session:
         rows = session.execute(text("SELECT * FROM audit_entry")).all()
     assert "secret typed" not in repr(rows) and "Roads" not in repr(rows)
+
+
+def test_concurrent_appends_take_turns_and_never_fork(app, sessions):
+    """Two transactions append at once: both commit, one after the other, and the chain stays one line (on
+    SQLite the second may instead fail and roll back whole, never fork)."""
+    import threading
+
+    from portal.domain.audit import append_entry
+    from portal.vocabulary import AuditAction
+
+    first = sessions()
+    first.begin()
+    append_entry(first, action=AuditAction.ACCOUNT_CREATED, subject="account:1", content={"id": 1}, actor_id=None)
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with sessions() as session, session.begin():
+                entry = append_entry(
+                    session, action=AuditAction.ACCOUNT_CREATED, subject="account:2", content={"id": 2}, actor_id=None
+                )
+                outcome.append(entry.seq)
+        except Exception as error:  # SQLite: busy, or a stale head; never a fork
+            outcome.append(type(error).__name__)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1)
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    with sessions() as session:
+        report = verify_chain(session)
+    assert report.intact
+    if app.extensions["portal.engine"].dialect.name == "postgresql":
+        assert outcome == [2] and report.entries == 2
