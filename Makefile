@@ -28,7 +28,7 @@ install: $(VENV)/.installed ## Create .venv and install the portal
 
 run: install ## Set up SQLite + Whoosh in instance/, load the demo data, serve http://127.0.0.1:$(PORT) (make run PORT=8000)
 	$(BIN)/portal demo
-	$(BIN)/portal serve --host 127.0.0.1 --port $(PORT)
+	PORTAL_DEVELOPMENT=1 $(BIN)/portal serve --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.installed-dev ## Run every test (SQLite, PostgreSQL, real HTTP servers, Chromium)
 	$(BIN)/pytest

@@ -14,6 +14,7 @@ import http.client
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -398,6 +399,7 @@ class Bench:
         }
         port = _free_port()
         env = dict(os.environ, PORTAL_DATABASE_URL=self.sqlite_url, PORTAL_INDEX_DIR=str(self.index_dir))
+        env.setdefault("PORTAL_SECRET_KEY", secrets.token_hex(32))  # gunicorn's workers refuse to start without one
         server = subprocess.Popen(
             [
                 sys.executable,

@@ -39,6 +39,7 @@ import http.client
 import json
 import os
 import random
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -64,6 +65,7 @@ PHASES = ("soak", "kill", "bad")
 MEMORY_TARGET_MB = 1024
 BAD_GOOD_RELEASES = 100  # releases in each of the two good files beside a bad input
 KILL_FILES = 4  # files per killed batch, so that a kill can land between two committed files
+BENCH_SECRET_KEY = secrets.token_hex(32)  # the soak's servers sign sessions with one key, like a deployment
 
 
 def log(message: str) -> None:
@@ -219,6 +221,8 @@ class Store:
             PORTAL_DATABASE_URL=url or self.url,
             PORTAL_INDEX_DIR=str(index or self.index),
             PYTHONUNBUFFERED="1",
+            # gunicorn's workers refuse to start without a key; one for the whole soak, the same in every worker.
+            PORTAL_SECRET_KEY=os.environ.get("PORTAL_SECRET_KEY") or BENCH_SECRET_KEY,
         )
 
     def _admin(self, *statements: str) -> None:

@@ -1,4 +1,5 @@
-"""Thin commands over the same functions the tests call: init-db, ingest, reindex, demo, sources, serve.
+"""Thin commands over the same functions the tests call: init-db, ingest, reindex, demo, sources, vendors,
+accounts, audit, serve.
 
 The top of the stack: it builds the app (`portal.app`) and drives `ingest` and `search_index`; nothing imports it.
 """
@@ -8,10 +9,11 @@ from __future__ import annotations
 import json
 import socket
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select
 
 from ingest.health import probe_sources
@@ -20,6 +22,9 @@ from ingest.runner import record_index_failure, run_ingest
 from ingest.sources import SourceConfigError, find_source, load_sources
 from portal.app import create_app
 from portal.database import upgrade_database
+from portal.domain.accounts import AccountError, create_account
+from portal.domain.audit import verify_chain, verify_checkpoint
+from portal.domain.checkpoints import ensure_checkpoint
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -30,6 +35,7 @@ from portal.domain.vendors import (
 )
 from portal.models import IngestRun, Party, Source, SourceState, VendorDecision, VendorReview
 from portal.resources import demo_data_folder, demo_sources_file
+from portal.vocabulary import Role
 from search_index.indexer import IndexBusy, IndexReport, rebuild, update_index
 
 DEMO_SOURCE = "Demo set (real published OCDS)"
@@ -89,7 +95,12 @@ def echo_resolution(reports: list[ResolveReport]) -> None:
             )
 
 
-cli = FlaskGroup(create_app=create_app, add_default_commands=False, help="The open procurement portal.")
+def create_command_line_app() -> Flask:
+    """The app for commands: those that serve nothing need no secret key (`serve` checks for one itself)."""
+    return create_app({"COMMAND_LINE": True})
+
+
+cli = FlaskGroup(create_app=create_command_line_app, add_default_commands=False, help="The open procurement portal.")
 
 
 @cli.command("init-db")
@@ -232,6 +243,12 @@ def serve(host: str, port: int) -> None:
     """Serve the portal with Werkzeug's threaded server (in production, run gunicorn on `portal.wsgi:app`)."""
     from werkzeug.serving import run_simple
 
+    trusted = current_app.config.get("DEVELOPMENT") or current_app.config.get("TESTING")
+    if current_app.config.get("SECRET_KEY_GENERATED") and not trusted:
+        raise click.ClickException(
+            "PORTAL_SECRET_KEY is not set: set it (the same for every worker), or PORTAL_DEVELOPMENT=1 on a "
+            "developer's machine (`make run` does)"
+        )
     if not port_is_free(host, port):
         raise click.ClickException(
             f"port {port} on {host} is already in use: stop what uses it, or choose another port "
@@ -328,6 +345,69 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+accounts = AppGroup("accounts", help="Officials' accounts.")
+cli.add_command(accounts)
+
+
+@accounts.command("create-admin")
+@click.argument("username")
+@click.option("--name", default="", help="The person's name, as shown to other officials.")
+@click.password_option(help="Asked for when not given (12 characters or more).")
+def create_admin(username: str, name: str, password: str) -> None:
+    """Create an administrator account: the first one, or another when every administrator is locked out."""
+    with current_app.extensions["portal.sessions"]() as session, session.begin():
+        try:
+            account = create_account(
+                session, username=username, name=name, role=Role.ADMINISTRATOR, password=password, actor_id=None
+            )
+        except AccountError as error:
+            raise click.ClickException(f"{error.reason}") from None
+        click.echo(f"administrator {account.username} created (account {account.id})")
+
+
+audit = AppGroup("audit", help="The audit trail: verify it, checkpoint its head.")
+cli.add_command(audit)
+
+
+@audit.command("verify")
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="A checkpoint file kept from /audit/checkpoints/ (repeatable): its head entry must still be there.",
+)
+def audit_verify(checkpoints: tuple[str, ...]) -> None:
+    """Verify the whole hash chain, and any kept checkpoints; exit 1 and say where it breaks."""
+    with current_app.extensions["portal.sessions"]() as session:
+        report = verify_chain(session)
+        problems = [f"entry {b.seq}: {b.problem}" for b in report.breaks]
+        if report.more_breaks:
+            problems.append(f"{report.more_breaks} more breaks")
+        for path in checkpoints:
+            with open(path, encoding="utf-8") as stream:
+                kept = json.load(stream)
+            problem = verify_checkpoint(session, kept)
+            if problem:
+                problems.append(f"checkpoint {path}: {problem}")
+    for problem in problems:
+        click.echo(f"broken: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"audit chain intact: {report.entries} entries, head {report.head_seq or 0} {report.head_hash or '-'}")
+
+
+@audit.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Write today's checkpoint of the chain head (run daily from cron); the site serves it and lists it in its
+    Atom feed. A day's checkpoint is written once."""
+    with current_app.extensions["portal.sessions"]() as session:
+        if not verify_chain(session).intact:
+            raise click.ClickException("the chain does not verify: no checkpoint written (run `portal audit verify`)")
+        path = ensure_checkpoint(session, Path(current_app.config["CHECKPOINT_DIR"]))
+    click.echo(f"checkpoint written: {path}" if path else "today's checkpoint exists already")
 
 
 def main() -> None:

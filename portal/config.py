@@ -6,12 +6,14 @@ Each setting has embedded defaults that need no service running, so `make run` w
 from __future__ import annotations
 
 import os
-import secrets
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+MIN_SECRET_LENGTH = 32  # characters of PORTAL_SECRET_KEY; shorter keys are guessable offline from a cookie
 
 
 class SettingError(ValueError):
@@ -29,6 +31,33 @@ def _positive_int(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _flag(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise SettingError(f"expected 1 or 0 (true or false), got {text!r}")
+
+
+def _secret(text: str) -> str:
+    if len(text.strip()) < MIN_SECRET_LENGTH:
+        raise SettingError(
+            f"expected at least {MIN_SECRET_LENGTH} characters "
+            "(make one with `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+        )
+    return text.strip()
+
+
+_OCID_PREFIX = re.compile(r"ocds-[a-z0-9]{6}(-[A-Za-z0-9]+)?")
+
+
+def _ocid_prefix(text: str) -> str:
+    if not _OCID_PREFIX.fullmatch(text.strip()):
+        raise SettingError(f"expected an ocid prefix such as ocds-a1b2c3 (ocds-, six letters or digits), got {text!r}")
+    return text.strip()
 
 
 def _text(text: str) -> str:
@@ -56,8 +85,31 @@ SETTINGS = (
         "any SQLAlchemy URL",
     ),
     Setting("INDEX_DIR", lambda instance: str(instance / "index"), "the Whoosh index folder"),
-    # A random key per process is safe while nothing signs in (no sessions survive a restart); set one to keep them.
-    Setting("SECRET_KEY", lambda _instance: secrets.token_hex(32), "signs cookies; set it in production"),
+    # No default: a random key per process would end sessions and refuse CSRF tokens across gunicorn workers.
+    # Without one the app starts only in development or tests (portal.app.create_app), with a key of its own.
+    Setting(
+        "SECRET_KEY",
+        lambda _instance: None,
+        "signs sessions and CSRF tokens: required (the same for every worker) unless PORTAL_DEVELOPMENT is set",
+        _secret,
+    ),
+    Setting(
+        "DEVELOPMENT",
+        lambda _instance: False,
+        "1 on a developer's machine (`make run` sets it): a random key per process, cookies sent over plain http",
+        _flag,
+    ),
+    Setting(
+        "OCID_PREFIX",
+        lambda _instance: "ocds-city00",
+        "the city's registered ocid prefix, for the releases its officials publish here",
+        _ocid_prefix,
+    ),
+    Setting(
+        "CHECKPOINT_DIR",
+        lambda instance: str(instance / "checkpoints"),
+        "where the audit trail's daily checkpoints are written, and served from at /audit/checkpoints/",
+    ),
     Setting(
         "SOURCES_FILE",
         lambda _instance: str(Path(str(files("portal").joinpath("sources.toml")))),

@@ -567,3 +567,90 @@ class VendorDecision(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     made_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Officials: accounts, the departments they publish for, the notices they published, and the audit trail.
+
+
+class Department(Base):
+    """A buying department of the city: the buyer of the notices its publishers publish."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    scheme: Mapped[str] = mapped_column(String(100))  # the identifier's scheme, e.g. "CA-BN" or the city's own list
+    identifier: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Account(Base):
+    """An official who signs in. Never deleted (the audit trail names it): removal deactivates it.
+
+    `session_version` is copied into every session at sign-in and checked on every request: raising it (sign-out,
+    password change, removal) ends all of the account's sessions at once, which a signed cookie alone cannot do.
+    """
+
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))  # Role
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)  # publishers only
+    password_hash: Mapped[str] = mapped_column(Text)  # argon2id, with its parameters
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; None: no second factor
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    department: Mapped[Department | None] = relationship()
+
+
+class PublishedNotice(Base):
+    """A notice an official published here: which release it became, for which department, by whom.
+
+    The release itself is stored like any ingested one (`release` table); a notice is never edited. An amendment
+    is a new notice pointing at the one it amends (`amends_id`), with its reason; the old one stays visible.
+    """
+
+    __tablename__ = "published_notice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # NoticeKind
+    ocid: Mapped[str] = mapped_column(String(KEY_LENGTH), index=True)
+    release_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    release_checksum: Mapped[str] = mapped_column(String(64))
+    award_id: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    amends_id: Mapped[int | None] = mapped_column(ForeignKey("published_notice.id"), unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # an amendment's reason, published in the release
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    department: Mapped[Department] = relationship()
+    account: Mapped[Account] = relationship()
+    amends: Mapped[PublishedNotice | None] = relationship(remote_side="PublishedNotice.id")
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained audit log: each names the hash of the one before it.
+
+    `seq` is given by the appender (the head's plus one) and `prev_hash` is unique, so two appends racing for the
+    same head cannot both commit: the chain never forks. Entries hold ids, actions, times and hashes of content,
+    never a resident's text, email or address.
+    """
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # an account id; None for the command line
+    action: Mapped[str] = mapped_column(String(40))  # AuditAction
+    subject: Mapped[str] = mapped_column(String(400))  # "account:3", "release:<ocid>/<release id>"
+    content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the content acted on
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -285,6 +285,7 @@ def wants_json() -> bool:
 def error_messages() -> dict[int, str]:
     return {
         400: _("The address asks for something this site cannot read."),
+        403: _("Your account may not do this."),
         404: _("There is no page at this address."),
         405: _("This address can only be read, not sent to."),
         500: _("Something went wrong on our side. The error has been logged; please try again later."),

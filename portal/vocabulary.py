@@ -154,10 +154,57 @@ class DecisionAction(StrEnum):
     SPLIT = "split"
 
 
-class Method(StrEnum):
-    """OCDS procurement methods (method codelist): how competitive a win was."""
+class Role(StrEnum):
+    """What an official's account may do. One role per account: a person with two jobs has two accounts."""
+
+    ADMINISTRATOR = "administrator"  # manages accounts and departments
+    PUBLISHER = "publisher"  # publishes award notices for their own department (buyer) only
+    MODERATOR = "moderator"  # handles residents' flags
+
+
+class AuditAction(StrEnum):
+    """What an audit entry records. Entries name ids and hashes of content, never a resident's words."""
+
+    ACCOUNT_CREATED = "account created"
+    ACCOUNT_REMOVED = "account removed"
+    ACCOUNT_LOCKED = "account locked"
+    PASSWORD_CHANGED = "password changed"
+    TOTP_ENABLED = "second factor enabled"
+    DEPARTMENT_CREATED = "department created"
+    SIGNED_OUT_EVERYWHERE = "signed out everywhere"
+    NOTICE_PUBLISHED = "notice published"
+    NOTICE_AMENDED = "notice amended"
+    FLAG_MODERATED = "flag moderated"
+
+
+class NoticeKind(StrEnum):
+    """A notice published here: an award (with its contract, if signed), or an amendment of one."""
+
+    AWARD = "award"
+    AMENDMENT = "amendment"
+
+
+class ProcurementMethod(StrEnum):
+    """The OCDS method codelist: how competitive a win was. Every method but open needs a justification before
+    an official publishes it."""
 
     OPEN = "open"
     SELECTIVE = "selective"
     LIMITED = "limited"
     DIRECT = "direct"
+
+
+class Check(StrEnum):
+    """A coherence check run on a notice before it is published; each blocks or warns (`publishing.BLOCKING`)."""
+
+    DATES_IN_ORDER = "dates in order"  # award date, then signature, then the contract's start and end
+    CONTRACT_OVER_AWARD = "contract value over award value"
+    PARTY_NOT_LISTED = "party referenced but not listed"
+    SUPPLIER_INCOMPLETE = "supplier without a name or identifier"
+    NO_SUPPLIER = "no supplier"
+    METHOD_NOT_JUSTIFIED = "non-open method without justification"
+    AMOUNT_NOT_POSITIVE = "amount not positive"
+    DATE_IN_FUTURE = "award date in the future"
+    DOCUMENT_LINK = "document link not http(s)"
+    REASON_MISSING = "amendment without a reason"
+    NOTHING_CHANGED = "amendment changes nothing"

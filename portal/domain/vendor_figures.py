@@ -30,7 +30,7 @@ from portal.models import (
     Vendor,
     VendorParty,
 )
-from portal.vocabulary import EntityKind, Method, PartyRole, ValueBasis
+from portal.vocabulary import EntityKind, PartyRole, ProcurementMethod, ValueBasis
 
 MAX_COMPARED = 6  # vendors side by side: more do not fit a table on a phone, nor a chart anyone can read
 MIN_COMPARED = 2
@@ -99,7 +99,7 @@ class VendorFigures:
     buyers: int  # buyers served (for a buyer: suppliers awarded)
     currencies: list[CurrencyFigures]
     years: list[YearFigures]
-    methods: dict[str, int]  # Method (or "not published", or the word as published) -> wins (processes)
+    methods: dict[str, int]  # ProcurementMethod (or "not published", or the word as published) -> wins (processes)
     single_bid: int  # wins where one tenderer was published
     direct: int  # wins by direct award
     single_bid_or_direct: int
@@ -309,7 +309,7 @@ def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[i
     )
     wins = mine.drop_duplicates(["vendor_id", "process_id"])
     wins = wins.assign(
-        direct=wins["method"] == Method.DIRECT, single=wins["single_bid"].fillna(False).astype(bool)
+        direct=wins["method"] == ProcurementMethod.DIRECT, single=wins["single_bid"].fillna(False).astype(bool)
     ).assign(either=lambda w: w["direct"] | w["single"])
     per_vendor = wins.groupby("vendor_id").agg(
         processes=("process_id", "size"), single=("single", "sum"), direct=("direct", "sum"), either=("either", "sum")

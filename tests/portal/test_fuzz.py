@@ -80,6 +80,19 @@ ROUTES = sorted(
         "/compare",
         "/compare.json",
         "/compare.csv",
+        "/audit",
+        "/audit.json",
+        "/audit/checkpoints.atom",
+        "/audit/checkpoints/<day>.json",
+        "/published/releases.json",
+        "/officials/",
+        "/officials/sign-in",
+        "/officials/password",
+        "/officials/second-factor",
+        "/officials/accounts",
+        "/officials/notices/new",
+        "/officials/notices/<int:notice_id>",
+        "/officials/notices/<int:notice_id>/amend",
     ]
 )
 

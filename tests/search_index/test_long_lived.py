@@ -100,6 +100,7 @@ def test_gunicorn_worker_keeps_answering_across_ingests(tmp_path):
     ingest_step(app, tmp_path, 0)
     port = _free_port()
     env = dict(os.environ, PORTAL_DATABASE_URL=database, PORTAL_INDEX_DIR=app.config["INDEX_DIR"])
+    env["PORTAL_SECRET_KEY"] = "a key for this test only, the same in every worker"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "portal.wsgi:app"],
         cwd=ROOT,
