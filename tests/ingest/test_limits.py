@@ -50,7 +50,8 @@ def gzip_bomb(path: Path, gigabytes: int) -> Path:
 
 
 MEASURE = """
-import json, resource, sys
+import json, re, sys
+from pathlib import Path
 from ingest.runner import run_ingest
 from portal.database import make_engine, make_session_factory
 from portal.models import Base
@@ -58,7 +59,8 @@ from portal.models import Base
 engine = make_engine(sys.argv[1])
 Base.metadata.create_all(engine)
 result = run_ingest(make_session_factory(engine), sys.argv[2])
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM, this process's own peak: ru_maxrss would carry the size of the pytest process it was forked from.
+peak = int(re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1)) * 1024
 print(json.dumps({"status": result.status, "errors": result.errors, "files": result.counts.files, "peak": peak}))
 """
 
