@@ -18,8 +18,10 @@ skipped and reported, and stays queued for the next run.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections import defaultdict
@@ -35,8 +37,9 @@ from whoosh import index as whoosh_index
 from whoosh.fields import NUMERIC, Schema
 from whoosh.index import Index
 
+from portal.domain.languages import language_tag
 from portal.models import Award, AwardSupplier, IndexQueue, Item, Party, Process
-from search_index.schema import process_schema
+from search_index.schema import process_schema, stem_language, stemmed_text
 from search_index.whoosh_internals import writer as fixed_writer
 
 log = logging.getLogger(__name__)
@@ -143,8 +146,52 @@ def _cents(amount: Decimal | None) -> int | Decimal | None:
     return int((amount * 100).to_integral_value())
 
 
+# Keys whose text a reader searches for, wherever they sit in a compiled release (tender, awards, contracts,
+# items, parties, amendments...), with their translations ("title_fr", "description_es-MX").
+_SEARCHED_KEY = re.compile(
+    r"(title|description|name|legalName|procurementMethodDetails|procurementMethodRationale|rationale)"
+    r"(?:_([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*))?"
+)
+_UNSEARCHED = frozenset({"documents", "relatedProcesses"})  # file names and links to other processes
+
+
+def _published_texts(value: object, language: str | None, found: dict[str, str | None]) -> None:
+    """Every searched text in a compiled release, each with the language to stem it by."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(child, str):
+                matched = _SEARCHED_KEY.fullmatch(key)
+                if matched and child.strip() and child not in found:
+                    tag = language_tag(matched.group(2)) if matched.group(2) else None
+                    found[child] = stem_language(tag) if tag else language
+            elif key not in _UNSEARCHED:
+                _published_texts(child, language, found)
+    elif isinstance(value, list):
+        for child in value:
+            _published_texts(child, language, found)
+
+
+def _compiled_texts(compiled: str | None) -> tuple[dict[str, str | None], str | None]:
+    """(text -> stemming language) of a process's compiled release, and the release's own stemming language."""
+    try:
+        release = json.loads(compiled) if compiled else {}
+    except ValueError:
+        return {}, None
+    if not isinstance(release, dict):
+        return {}, None
+    language = stem_language(language_tag(release.get("language")))
+    found: dict[str, str | None] = {}
+    _published_texts(release, language, found)
+    return found, language
+
+
 def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
-    """Index documents for these processes, read in three queries whatever their number."""
+    """Index documents for these processes, read in three queries whatever their number.
+
+    The catch-all field holds the title (twice), description, buyer, suppliers and items, then every other text
+    of the compiled release: award and contract titles and descriptions, every party's name, procurement method
+    details, translations. `stems` holds the same words stemmed by the release's `language` (a translation by
+    its own)."""
     suppliers: dict[int, dict[str, None]] = defaultdict(dict)
     for process_id, name in session.execute(
         select(Award.process_id, AwardSupplier.name)
@@ -168,11 +215,20 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         title, description = process.title or "", process.description or ""
         names = "\n".join(n for n in suppliers.get(process.id, ()) if n)
         words = "\n".join(items.get(process.id, ()))
-        text = "\n".join((title, title, description, buyer or "", names, words))
+        published, language = _compiled_texts(process.compiled)
+        shown = (title, description, buyer or "", *suppliers.get(process.id, ()), *items.get(process.id, ()))
+        seen = set(shown)
+        extra = [t for t in published if t not in seen]
+        text = "\n".join((title, title, description, buyer or "", names, words, *extra))
+        stems = [stemmed_text("\n".join((title, title, description, buyer or "", names, words)), language)]
+        stems.extend(stemmed_text(t, published[t]) for t in extra)
+        languages = {published[t] for t in extra} | {language}
         yield {
             "ocid": process.ocid,
             "text": text,
             "pairs": text,
+            "stems": " ".join(s for s in stems if s),
+            "language": " ".join(sorted(lang for lang in languages if lang)),
             "title": title,
             "description": description,
             "buyer": buyer or "",

@@ -20,7 +20,16 @@ from whoosh.searching import Searcher
 from search_index.columns import Columns, Filters, cents, day_start
 from search_index.highlighting import Highlighter
 from search_index.indexer import apply_queue, open_index, rebuild
-from search_index.parsing import MAX_QUERY_LENGTH, Refused, _attached, check_cost, parse_query, query_words, suggestion
+from search_index.parsing import (
+    MAX_QUERY_LENGTH,
+    Refused,
+    _attached,
+    check_cost,
+    parse_query,
+    query_words,
+    stemmed,
+    suggestion,
+)
 from search_index.parsing import words_query as _words_query
 from search_index.store import IndexMissing, SearchIndex
 from search_index.whoosh_internals import usable
@@ -187,7 +196,7 @@ def search_processes(
     mask = columns_of(searcher).mask(filters) if filters.active() else None
     start, end = (page - 1) * per_page, page * per_page
     try:
-        shown, total = _matching(searcher, query, q, sort, start, end, mask)
+        shown, total = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
     except Refused as refusal:
         result.notice = str(refusal)
         return result
@@ -196,7 +205,7 @@ def search_processes(
         log.warning("query %r failed; searched as plain words", q, exc_info=True)
         query = _words_query(q.strip()[:MAX_QUERY_LENGTH])
         try:
-            shown, total = _matching(searcher, query, q, sort, start, end, mask)
+            shown, total = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
         except Refused as refusal:
             result.notice = str(refusal)
             return result

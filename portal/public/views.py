@@ -103,6 +103,7 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
         "pages": results.pages,
         "total": results.total,
         "corrected": results.corrected,
+        "notice": results.notice,
         "filters": filters,
         "notes": [
             {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
