@@ -39,7 +39,7 @@ from whoosh.index import Index
 
 from portal.domain.languages import language_tag
 from portal.models import Award, AwardSupplier, IndexQueue, Item, Party, Process
-from search_index.schema import process_schema, stem_language, stemmed_text
+from search_index.schema import looks_like_id, process_schema, stem_language, stemmed_text
 from search_index.whoosh_internals import writer as fixed_writer
 
 log = logging.getLogger(__name__)
@@ -171,18 +171,35 @@ def _published_texts(value: object, language: str | None, found: dict[str, str |
             _published_texts(child, language, found)
 
 
-def _compiled_texts(compiled: str | None) -> tuple[dict[str, str | None], str | None]:
-    """(text -> stemming language) of a process's compiled release, and the release's own stemming language."""
+def _ids(release: dict) -> str:
+    """The tender's, awards' and contracts' ids that look like ids a reader would paste, comma-separated."""
+    found = []
+    tender = release.get("tender")
+    blocks = [tender] if isinstance(tender, dict) else []
+    for name in ("awards", "contracts"):
+        listed = release.get(name)
+        if isinstance(listed, list):
+            blocks.extend(b for b in listed if isinstance(b, dict))
+    for block in blocks:
+        value = block.get("id")
+        if isinstance(value, (str, int)) and looks_like_id(str(value)):
+            found.append(str(value))
+    return ",".join(dict.fromkeys(found))
+
+
+def _compiled_texts(compiled: str | None) -> tuple[dict[str, str | None], str | None, str]:
+    """(text -> stemming language) of a process's compiled release, the release's own stemming language, and
+    its ids."""
     try:
         release = json.loads(compiled) if compiled else {}
     except ValueError:
-        return {}, None
+        return {}, None, ""
     if not isinstance(release, dict):
-        return {}, None
+        return {}, None, ""
     language = stem_language(language_tag(release.get("language")))
     found: dict[str, str | None] = {}
     _published_texts(release, language, found)
-    return found, language
+    return found, language, _ids(release)
 
 
 def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
@@ -215,7 +232,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         title, description = process.title or "", process.description or ""
         names = "\n".join(n for n in suppliers.get(process.id, ()) if n)
         words = "\n".join(items.get(process.id, ()))
-        published, language = _compiled_texts(process.compiled)
+        published, language, ids = _compiled_texts(process.compiled)
         shown = (title, description, buyer or "", *suppliers.get(process.id, ()), *items.get(process.id, ()))
         seen = set(shown)
         extra = [t for t in published if t not in seen]
@@ -229,6 +246,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
             "pairs": text,
             "stems": " ".join(s for s in stems if s),
             "language": " ".join(sorted(lang for lang in languages if lang)),
+            "ids": ids,
             "title": title,
             "description": description,
             "buyer": buyer or "",

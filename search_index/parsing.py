@@ -42,6 +42,7 @@ _PLAIN_WORD = re.compile(r"\w+")
 _MINUS = re.compile(r"(^|(?<=[\s(]))-(?=[\w(])")
 _MINUS_PHRASE = re.compile(r"(^|[\s(])-$")
 MIN_SUGGESTED = 3  # words shorter than this are never corrected
+SHORT_WORD = 6  # words shorter than this are corrected by one edit, longer ones by up to two
 # Words never corrected: they are the query language's or too common to mean anything alone.
 _STOP_LANGUAGES = ("en", "fr", "es", "pt", "it", "de", "ro", "ru")
 STOP_WORDS = frozenset(
@@ -262,7 +263,8 @@ def suggestion(searcher: Searcher, query: Query, text: str) -> str | None:
         corrector = searcher.reader().corrector(SEARCH_FIELD)
         corrected, written = query, text.strip()
         for word in lacking:
-            for candidate in corrector.suggest(word, limit=5, maxdist=2):
+            # One edit for a short word: two would turn "road" into "rojas".
+            for candidate in corrector.suggest(word, limit=5, maxdist=1 if len(word) < SHORT_WORD else 2):
                 if candidate in STOP_WORDS or len(candidate) < MIN_SUGGESTED or candidate.isdigit():
                     continue
                 trial = corrected.replace(SEARCH_FIELD, word, candidate)

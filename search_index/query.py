@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 import numpy as np
 from markupsafe import Markup
@@ -31,6 +32,7 @@ from search_index.parsing import (
     suggestion,
 )
 from search_index.parsing import words_query as _words_query
+from search_index.schema import ID_FIELD, looks_like_id
 from search_index.store import IndexMissing, SearchIndex
 from search_index.whoosh_internals import usable
 from search_index.whoosh_internals.postings import Postings
@@ -83,6 +85,7 @@ class SearchPage:
     hits: list[Hit] = field(default_factory=list)
     corrected: str | None = None
     notice: str | None = None  # why the query was refused or read differently, for the reader
+    process: str | None = None  # the ocid of the one process whose ocid or tender, award or contract id is `query`
 
     @property
     def pages(self) -> int:
@@ -163,6 +166,21 @@ def _matching(
     return [searcher.stored_fields(int(d)) for d in columns.order(matched, sort, end)[start:]], len(matched)
 
 
+def identified(searcher: Searcher, text: str) -> str | None:
+    """The ocid of the one live process whose ocid, or tender, award or contract id, is the whole text."""
+    text = text.strip()
+    if not text or len(text) > 200 or " " in text:
+        return None
+    candidates = [Term("ocid", text)]
+    if ID_FIELD in searcher.schema and looks_like_id(text):
+        candidates.append(Term(ID_FIELD, text.lower()))
+    for term in candidates:
+        found = list(islice(searcher.docs_for_query(term), 2))
+        if len(found) == 1:
+            return searcher.stored_fields(found[0])["ocid"]
+    return None
+
+
 def search_processes(
     index: SearchIndex,
     *,
@@ -190,6 +208,7 @@ def search_processes(
     except IndexMissing:
         result.notice = NOT_BUILT
         return result
+    result.process = identified(searcher, q)
     query = parse_query(searcher, q)
     if isinstance(query, Every) and sort == "relevance":
         sort = result.sort = "date"

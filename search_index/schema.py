@@ -36,6 +36,15 @@ SEARCH_FIELD = "text"
 PAIR_FIELD = "pairs"  # the word pairs of SEARCH_FIELD
 STEM_FIELD = "stems"  # the words of SEARCH_FIELD stemmed by the document's language, "fr_entretien"
 LANGUAGE_FIELD = "language"  # the document's language, where a stemmer exists for it
+ID_FIELD = "ids"  # the tender, award and contract ids of a process
+
+
+def looks_like_id(text: str) -> bool:
+    """Whether text could be a tender, award or contract id a reader pasted: no spaces or commas, a digit, and
+    long enough that "1" or "2024" do not count."""
+    return 5 <= len(text) <= 200 and any(c.isdigit() for c in text) and not any(c.isspace() or c == "," for c in text)
+
+
 # An exact word weighs this much more than the same word's stem match.
 EXACT_BOOST = 2.0
 FIELD_QUERIES = ("title", "buyer", "suppliers")  # the fields a query can name
@@ -54,6 +63,8 @@ def process_schema() -> Schema:
         # Already analysed and stemmed by `stemmed_text`: only split on spaces; no positions (no phrases).
         stems=TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False),
         language=KEYWORD(),
+        # The tender's, awards' and contracts' ids, for a pasted id to go straight to its process.
+        ids=KEYWORD(commas=True, lowercase=True),
         title=TEXT(analyzer=ANALYZER, stored=True),
         description=STORED(),
         buyer=TEXT(analyzer=ANALYZER, stored=True),

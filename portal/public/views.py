@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 
 from portal.db import get_session
@@ -104,6 +104,8 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
         "total": results.total,
         "corrected": results.corrected,
         "notice": results.notice,
+        # The process whose ocid, or tender, award or contract id, is the query: the page goes straight there.
+        "process": url_for("public.process", ocid=results.process) if results.process else None,
         "filters": filters,
         "notes": [
             {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
@@ -137,6 +139,8 @@ def search() -> Response:
         per_page=current_app.config["PER_PAGE"],
         filters=filters,
     )
+    if results.process and asked == 1 and requested_format() == "html":
+        return redirect(url_for("public.process", ocid=results.process))  # type: ignore[return-value]
     if asked > results.pages:
         # Rather than "page 500 of 2": there is no such page.
         if asked > MAX_PAGE and results.pages == MAX_PAGE:
