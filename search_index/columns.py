@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -10,7 +11,10 @@ import numpy as np
 from whoosh.query import Term
 from whoosh.searching import Searcher
 
-from search_index.schema import MISSING
+from search_index.schema import FACET_FIELDS, MISSING
+
+FACETS = (*FACET_FIELDS, "year")
+SIGN = np.uint64(1 << 63)  # a signed column value v is stored as v + 2**63
 
 EPOCH = date(1970, 1, 1)
 
@@ -24,10 +28,14 @@ class Filters:
     max_amount: Decimal | None = None
     date_from: date | None = None  # on the date the process was last updated, inclusive
     date_to: date | None = None
+    # (facet, value) pairs, all required: ("buyer", "Ville de Montréal"), ("year", "2024"); see FACETS.
+    facets: tuple[tuple[str, str], ...] = ()
 
     def active(self) -> bool:
-        return any(v is not None for v in (self.currency, self.date_from, self.date_to)) or (
-            self.currency is not None and (self.min_amount is not None or self.max_amount is not None)
+        return (
+            any(v is not None for v in (self.currency, self.date_from, self.date_to))
+            or (self.currency is not None and (self.min_amount is not None or self.max_amount is not None))
+            or bool(self.facets)
         )
 
 
@@ -54,6 +62,67 @@ class Columns:
         self.reader = searcher.reader()
         self.size = self.reader.doc_count_all()
         self._cache: dict = cache if cache is not None else {}
+        # How a term's documents are read (the numpy posting reader where the guard allows it).
+        self.term_docs: Callable[[str, str], np.ndarray] | None = None
+
+    def _docs(self, field: str, text: str) -> np.ndarray:
+        if self.term_docs is not None:
+            return self.term_docs(field, text)
+        return np.fromiter(self.searcher.docs_for_query(Term(field, text)), dtype=np.int64)
+
+    def facet(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(documents, value codes, values) of a facet: one pair per document and value it has (a process has
+        several suppliers), values in code order. Built once per index version."""
+        key = ("facet", name)
+        if key not in self._cache:
+            if name == "year":
+                when = self.numeric("when")
+                known = np.flatnonzero(when != MISSING)
+                seconds = (when[known] - SIGN).astype(np.int64)  # stored as value + 2**63, never below it here
+                years = seconds.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+                values, codes = np.unique(years, return_inverse=True)
+                self._cache[key] = (known, codes.astype(np.int32), [str(v) for v in values.tolist()])
+            else:
+                field = FACET_FIELDS[name]
+                names: list[str] = []
+                docs, codes = [], []
+                if field in self.searcher.schema:
+                    terms = (t.decode() if isinstance(t, bytes) else str(t) for t in self.reader.lexicon(field))
+                    names = sorted(t for t in terms if t)  # an ID field indexes "" for "none"
+                    for code, value in enumerate(names):
+                        found = self._docs(field, value)
+                        docs.append(found)
+                        codes.append(np.full(len(found), code, dtype=np.int32))
+                self._cache[key] = (
+                    np.concatenate(docs) if docs else np.empty(0, dtype=np.int64),
+                    np.concatenate(codes) if codes else np.empty(0, dtype=np.int32),
+                    names,
+                )
+        return self._cache[key]
+
+    def facet_mask(self, name: str, value: str) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        if name in FACETS:
+            docs, codes, values = self.facet(name)
+            if value in values:
+                mask[docs[codes == values.index(value)]] = True
+        return mask
+
+    def facet_counts(self, matched: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
+        """Per facet, its values among these documents with how many have each: the most frequent first
+        (years newest first), at most `limit` of them."""
+        chosen = np.zeros(self.size, dtype=bool)
+        chosen[matched] = True
+        chosen &= self.live()
+        found = {}
+        for name in FACETS:
+            docs, codes, values = self.facet(name)
+            counts = np.bincount(codes[chosen[docs]], minlength=len(values))
+            present = np.flatnonzero(counts)
+            # Years newest first; other values the most frequent first, then in code (alphabetical) order.
+            order = present[::-1] if name == "year" else present[np.lexsort((present, -counts[present]))]
+            found[name] = [(values[i], int(counts[i])) for i in order[:limit].tolist()]
+        return found
 
     def numeric(self, name: str) -> np.ndarray:
         """Values in Whoosh's sortable (order-preserving unsigned) form; MISSING (0) sorts below everything."""
@@ -101,6 +170,8 @@ class Columns:
             if filters.max_amount is not None:
                 high = _cents_or_none(filters.max_amount)
                 mask &= (amounts <= self.sortable("amount", high)) & (amounts != MISSING) if high is not None else False
+        for name, value in filters.facets:
+            mask &= self.facet_mask(name, value)
         when = self.numeric("when") if filters.date_from or filters.date_to else None
         if filters.date_from is not None:
             mask &= when >= self.sortable("when", day_start(filters.date_from))

@@ -247,6 +247,8 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
             "stems": " ".join(s for s in stems if s),
             "language": " ".join(sorted(lang for lang in languages if lang)),
             "ids": ids,
+            "buyer_name": (buyer or "").strip(),
+            "supplier_names": "\n".join(n.strip() for n in suppliers.get(process.id, ()) if n and n.strip()),
             "title": title,
             "description": description,
             "buyer": buyer or "",

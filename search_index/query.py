@@ -86,6 +86,8 @@ class SearchPage:
     corrected: str | None = None
     notice: str | None = None  # why the query was refused or read differently, for the reader
     process: str | None = None  # the ocid of the one process whose ocid or tender, award or contract id is `query`
+    # Facet -> (value, processes) among all the results, with the query and every filter applied (FACETS).
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -139,8 +141,9 @@ def _count(searcher: Searcher, query: Query, results) -> int:  # type: ignore[no
 
 def _matching(
     searcher: Searcher, query: Query, text: str, sort: str, start: int, end: int, mask: np.ndarray | None
-) -> tuple[list[dict], int]:
-    """The stored fields of the page's hits, and how many documents match in all."""
+) -> tuple[list[dict], int, np.ndarray | None]:
+    """The stored fields of the page's hits, how many documents match in all, and which (None where only
+    Whoosh's matchers know: they are read again if the facets need them)."""
     columns = columns_of(searcher)
     postings = None if isinstance(query, Every) else postings_of(searcher)
     fast = postings.match(query) if postings is not None else None
@@ -148,12 +151,12 @@ def _matching(
         keep = columns.live()[fast.docnums] if mask is None else mask[fast.docnums]
         matched, scores = fast.docnums[keep], fast.scores[keep]
         ordered = _top(matched, scores, end) if sort == "relevance" else columns.order(matched, sort, end)
-        return [searcher.stored_fields(int(d)) for d in ordered[start:]], len(matched)
+        return [searcher.stored_fields(int(d)) for d in ordered[start:]], len(matched), matched
     if not isinstance(query, Every):
         check_cost(searcher, query, text)
     if sort == "relevance" and mask is None:
         results = searcher.search(query, limit=end)
-        return [hit.fields() for hit in results[start:end]], _count(searcher, query, results)
+        return [hit.fields() for hit in results[start:end]], _count(searcher, query, results), None
     if isinstance(query, Every):
         matched = np.flatnonzero(mask if mask is not None else columns.live())
     else:
@@ -162,8 +165,9 @@ def _matching(
             matched = matched[mask[matched]]
     if sort == "relevance":
         results = searcher.search(query, limit=end, filter=set(matched.tolist()))
-        return [hit.fields() for hit in results[start:end]], len(matched)
-    return [searcher.stored_fields(int(d)) for d in columns.order(matched, sort, end)[start:]], len(matched)
+        return [hit.fields() for hit in results[start:end]], len(matched), matched
+    ordered = columns.order(matched, sort, end)
+    return [searcher.stored_fields(int(d)) for d in ordered[start:]], len(matched), matched
 
 
 def identified(searcher: Searcher, text: str) -> str | None:
@@ -189,13 +193,15 @@ def search_processes(
     page: int = 1,
     per_page: int = 20,
     filters: Filters | None = None,
+    facets: int = 0,
 ) -> SearchPage:
     """One page of processes matching `q` and `filters`; an empty query lists every process, newest first.
 
     Words, AND and phrases are matched and scored with numpy over the posting lists
     (search_index.whoosh_internals.postings); other query shapes go through Whoosh's matchers, within the limits
     of search_index.parsing. Filters are masks over the column arrays and non-relevance orders one numpy sort,
-    so neither depends on how many documents match. No query text raises: a refused query or a missing index
+    so neither depends on how many documents match. With `facets`, each facet's `facets` most frequent values
+    among all the results are counted, from the same arrays. No query text raises: a refused query or a missing index
     gives an empty page whose `notice` says why.
     """
     filters = filters or Filters()
@@ -212,10 +218,14 @@ def search_processes(
     query = parse_query(searcher, q)
     if isinstance(query, Every) and sort == "relevance":
         sort = result.sort = "date"
-    mask = columns_of(searcher).mask(filters) if filters.active() else None
+    columns = columns_of(searcher)
+    postings = postings_of(searcher)
+    if postings is not None and columns.term_docs is None:
+        columns.term_docs = lambda name, text: postings.read(name, text)[0]
+    mask = columns.mask(filters) if filters.active() else None
     start, end = (page - 1) * per_page, page * per_page
     try:
-        shown, total = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
+        shown, total, matched = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
     except Refused as refusal:
         result.notice = str(refusal)
         return result
@@ -224,7 +234,7 @@ def search_processes(
         log.warning("query %r failed; searched as plain words", q, exc_info=True)
         query = _words_query(q.strip()[:MAX_QUERY_LENGTH])
         try:
-            shown, total = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
+            shown, total, matched = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
         except Refused as refusal:
             result.notice = str(refusal)
             return result
@@ -233,6 +243,10 @@ def search_processes(
     marks = Highlighter(query_words(query))
     result.total = total
     result.hits = [_hit(f, marks) for f in shown]
+    if facets:
+        if matched is None:
+            matched = np.fromiter(searcher.docs_for_query(stemmed(searcher, query)), dtype=np.int64)
+        result.facets = columns.facet_counts(matched, facets)
     if not shown and total == 0 and q.strip():
         result.corrected = suggestion(searcher, query, q)
     return result

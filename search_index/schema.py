@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from whoosh.analysis import CharsetFilter, ShingleFilter, SpaceSeparatedTokenizer, StandardAnalyzer
+from whoosh.analysis import CharsetFilter, RegexTokenizer, ShingleFilter, SpaceSeparatedTokenizer, StandardAnalyzer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.support.charset import accent_map
@@ -37,6 +37,15 @@ PAIR_FIELD = "pairs"  # the word pairs of SEARCH_FIELD
 STEM_FIELD = "stems"  # the words of SEARCH_FIELD stemmed by the document's language, "fr_entretien"
 LANGUAGE_FIELD = "language"  # the document's language, where a stemmer exists for it
 ID_FIELD = "ids"  # the tender, award and contract ids of a process
+NAME_ANALYZER = RegexTokenizer(r"[^\n]+")  # one term per line: a whole name
+# Facet -> the field whose terms are its values ("year" comes from the `when` column).
+FACET_FIELDS = {
+    "buyer": "buyer_name",
+    "supplier": "supplier_names",
+    "method": "method",
+    "status": "status",
+    "currency": "currency",
+}
 
 
 def looks_like_id(text: str) -> bool:
@@ -65,6 +74,9 @@ def process_schema() -> Schema:
         language=KEYWORD(),
         # The tender's, awards' and contracts' ids, for a pasted id to go straight to its process.
         ids=KEYWORD(commas=True, lowercase=True),
+        # Facets: the buyer's and each supplier's name as published, one term each (names hold commas).
+        buyer_name=TEXT(analyzer=NAME_ANALYZER, phrase=False),
+        supplier_names=TEXT(analyzer=NAME_ANALYZER, phrase=False),
         title=TEXT(analyzer=ANALYZER, stored=True),
         description=STORED(),
         buyer=TEXT(analyzer=ANALYZER, stored=True),

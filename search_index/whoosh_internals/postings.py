@@ -84,6 +84,18 @@ class Postings:
             if key in cache.terms:
                 cache.terms.move_to_end(key)
                 return cache.terms[key]
+        found = self.read(field, text)
+        with cache.lock:
+            if key not in cache.terms:
+                cache.terms[key] = found
+                cache.postings += len(found[0])
+            while cache.postings > CACHED_POSTINGS and len(cache.terms) > 1:
+                _, (dropped, _) = cache.terms.popitem(last=False)
+                cache.postings -= len(dropped)
+        return found
+
+    def read(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's (document numbers, weights), read from disk and not cached (facet values, read once)."""
         ids, weights = [], []
         for reader, offset in self.leaves:
             if (field, text) not in reader:
@@ -98,19 +110,9 @@ class Postings:
                 else:
                     weights.append(np.asarray(block_weights, dtype=np.float64))
                 matcher._next_block()
-        found = (
-            (np.concatenate(ids), np.concatenate(weights))
-            if ids
-            else (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
-        )
-        with cache.lock:
-            if key not in cache.terms:
-                cache.terms[key] = found
-                cache.postings += len(found[0])
-            while cache.postings > CACHED_POSTINGS and len(cache.terms) > 1:
-                _, (dropped, _) = cache.terms.popitem(last=False)
-                cache.postings -= len(dropped)
-        return found
+        if not ids:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        return np.concatenate(ids), np.concatenate(weights)
 
     def lengths(self, field: str) -> np.ndarray:
         """Each document's length in a field, as Whoosh stores it (one byte, decoded)."""

@@ -1,0 +1,92 @@
+"""Facet counts come from the index's column arrays; they equal a SQL count over the same processes."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import Award, AwardSupplier, Party, Process
+from search_index.columns import FACETS, Filters
+from search_index.query import SearchIndex, search_processes
+from tests.conftest import DEMO_DATA
+
+LIMIT = 1000  # every value
+
+
+def sql_counts(session, ocids: set[str] | None = None) -> dict[str, Counter]:
+    counts: dict[str, Counter] = {name: Counter() for name in FACETS}
+    rows = session.execute(select(Process, Party.name).outerjoin(Party, Party.id == Process.buyer_id)).all()
+    for process, buyer in rows:
+        if ocids is not None and process.ocid not in ocids:
+            continue
+        for name, value in (
+            ("buyer", (buyer or "").strip()),
+            ("method", process.procurement_method),
+            ("status", process.status),
+            ("currency", process.value_currency),
+            ("year", str(process.last_date.year) if process.last_date else None),
+        ):
+            if value:
+                counts[name][value] += 1
+    suppliers = session.execute(
+        select(Process.ocid, AwardSupplier.name)
+        .join(Award, Award.process_id == Process.id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .distinct()
+    ).all()
+    for ocid, name in suppliers:
+        if name.strip() and (ocids is None or ocid in ocids):
+            counts["supplier"][name.strip()] += 1
+    return counts
+
+
+@pytest.fixture
+def index(app, load):
+    load(DEMO_DATA)
+    return SearchIndex(app.config["INDEX_DIR"])
+
+
+def as_counters(facets: dict) -> dict[str, Counter]:
+    return {name: Counter(dict(values)) for name, values in facets.items()}
+
+
+def test_facet_counts_equal_sql_counts(index, sessions):
+    page = search_processes(index, facets=LIMIT)
+    with sessions() as session:
+        expected = sql_counts(session)
+    assert as_counters(page.facets) == expected
+    assert all(expected[name] for name in FACETS)  # the demo set has values for every facet
+
+
+@pytest.mark.parametrize("q", ["entretien", "servicio OR services", "arrendamiento"])
+def test_facet_counts_follow_the_query(index, sessions, q):
+    page = search_processes(index, q=q, facets=LIMIT, per_page=500)
+    assert page.total == len(page.hits) > 0
+    with sessions() as session:
+        assert as_counters(page.facets) == sql_counts(session, {hit.ocid for hit in page.hits})
+
+
+def test_facets_filter_and_combine(index, sessions):
+    every = search_processes(index, facets=LIMIT)
+    status, count = every.facets["status"][0]
+    filtered = search_processes(index, facets=LIMIT, per_page=500, filters=Filters(facets=(("status", status),)))
+    assert filtered.total == count
+    assert {hit.status for hit in filtered.hits} == {status}
+    year, _ = filtered.facets["year"][0]
+    both = search_processes(
+        index, facets=LIMIT, per_page=500, filters=Filters(facets=(("status", status), ("year", year)))
+    )
+    assert both.total == dict(filtered.facets["year"])[year]
+    with sessions() as session:
+        assert as_counters(both.facets) == sql_counts(session, {hit.ocid for hit in both.hits})
+    assert search_processes(index, filters=Filters(facets=(("buyer", "No such buyer"),))).total == 0
+
+
+def test_facet_lists_are_cut_at_the_limit_most_frequent_first(index):
+    page = search_processes(index, facets=2)
+    for name, values in page.facets.items():
+        assert len(values) <= 2
+        if name != "year":
+            assert [c for _, c in values] == sorted((c for _, c in values), reverse=True)
