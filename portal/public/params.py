@@ -24,6 +24,8 @@ MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the 
 LATEST_DAY = date(9998, 12, 31)
 EARLIEST_DAY = date(1, 1, 1)
 MAX_TEXT = 100  # a filter value longer than this is not an amount or a date anyone typed
+FACET_PARAMETERS = ("buyer", "supplier", "method", "status", "year")  # each one value of the facet of its name
+MAX_NAME = 1000  # a buyer's or supplier's name, as published, is rarely longer
 
 
 class Problem(StrEnum):
@@ -177,5 +179,22 @@ def search_filters(args: Mapping[str, str]) -> tuple[Filters, list[Note]]:
     if sort and sort not in SORTS:
         notes.append(Note("sort", sort, Problem.NOT_SORT))
 
-    filters = Filters(currency=currency, min_amount=low, max_amount=high, date_from=start, date_to=finish)
+    facets = []
+    for name in FACET_PARAMETERS:
+        value = (args.get(name) or "").strip()[:MAX_NAME]
+        if not value:
+            continue
+        if name == "year" and not _YEAR.fullmatch(value):
+            notes.append(Note(name, value[:MAX_TEXT], Problem.NOT_DATE))
+            continue
+        facets.append((name, value))
+
+    filters = Filters(
+        currency=currency,
+        min_amount=low,
+        max_amount=high,
+        date_from=start,
+        date_to=finish,
+        facets=tuple(facets),
+    )
     return filters, notes

@@ -24,10 +24,20 @@ from portal.domain.processes import (
     home_figures,
 )
 from portal.public.params import search_filters
-from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format
+from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format, url_with
 from search_index.query import MAX_PAGE, SORTS, SearchPage, search_processes
 
 blueprint = Blueprint("public", __name__)
+FACET_LIMIT = 10  # values shown per facet, the most frequent first
+# Facet -> the query parameter that filters by one of its values.
+FACET_PARAMETER = {
+    "buyer": "buyer",
+    "supplier": "supplier",
+    "method": "method",
+    "status": "status",
+    "currency": "currency",
+    "year": "year",
+}
 ID = f"int(max={MAX_ID})"  # a path id: larger ones are 404 before the database is asked
 
 
@@ -110,6 +120,7 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
         "notes": [
             {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
         ],
+        "facets": facet_links(results),
         "results": [
             {
                 "ocid": hit.ocid,
@@ -127,6 +138,21 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
     }
 
 
+def facet_links(results: SearchPage) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values among the results, with their counts and the search narrowed to each."""
+    return {
+        name: [
+            {
+                "value": value,
+                "count": count,
+                "url": url_with("public.search", **{FACET_PARAMETER[name]: value, "page": None}),
+            }
+            for value, count in values
+        ]
+        for name, values in results.facets.items()
+    }
+
+
 @page_route(blueprint, "/search", csv=True)
 def search() -> Response:
     filters, notes = search_filters(request.args)
@@ -138,6 +164,7 @@ def search() -> Response:
         page=asked,
         per_page=current_app.config["PER_PAGE"],
         filters=filters,
+        facets=FACET_LIMIT,
     )
     if results.process and asked == 1 and requested_format() == "html":
         return redirect(url_for("public.process", ocid=results.process))  # type: ignore[return-value]
@@ -152,6 +179,7 @@ def search() -> Response:
         partial(search_data, results, filters, notes, languages),
         table="results",
         results=results,
+        facets=facet_links(results),
         sorts=SORTS,
         filters=filters,
         notes=notes,
