@@ -180,14 +180,19 @@ class Columns:
         return mask
 
     def order(self, docnums: np.ndarray, sort: str, limit: int) -> np.ndarray:
-        """The first `limit` of these documents, newest or largest first (amounts grouped by currency)."""
-        if sort == "amount":
+        """The first `limit` of these documents, newest or largest first (amounts grouped by currency); with a
+        sort ending in `_asc`, oldest or smallest first. Documents without the value come last either way."""
+        ascending = sort.endswith("_asc")
+        column = "amount" if sort.startswith("amount") else "when"
+        values = self.numeric(column)[docnums]
+        key = np.where(values == MISSING, np.iinfo(np.uint64).max, values) if ascending else ~values
+        if column == "amount":
             codes, _ = self.currency()
             # Documents without a currency (code -1) go after every currency, as with missing amounts.
             group = np.where(codes[docnums] < 0, np.iinfo(np.int16).max, codes[docnums])
-            keys = (docnums, ~self.numeric("amount")[docnums], group)  # lexsort: last key first
+            keys: tuple[np.ndarray, ...] = (docnums, key, group)  # lexsort: last key first
         else:
-            keys = (docnums, ~self.numeric("when")[docnums])
+            keys = (docnums, key)
         if len(docnums) > limit * 4:
             # Only the head is shown: partition on the primary key first, then sort that head exactly.
             primary = keys[-1]

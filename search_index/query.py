@@ -56,7 +56,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SORTS = ("relevance", "amount", "date")
+SORTS = ("relevance", "amount", "date", "amount_asc", "date_asc")  # amounts grouped by currency either way
 MAX_PAGE = 500  # deeper pages cost a full sort for little use; narrow the query instead
 NOT_BUILT = "The search index has not been built yet."
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -90,3 +91,20 @@ def test_facet_lists_are_cut_at_the_limit_most_frequent_first(index):
         assert len(values) <= 2
         if name != "year":
             assert [c for _, c in values] == sorted((c for _, c in values), reverse=True)
+
+
+def test_ascending_sorts_are_the_descending_ones_reversed_with_unknowns_last(index):
+    newest = search_processes(index, sort="date", per_page=500).hits
+    oldest = search_processes(index, sort="date_asc", per_page=500).hits
+    dated = [h.date for h in oldest if h.date is not None]
+    assert dated == sorted(dated) and len(dated) == len([h for h in newest if h.date is not None])
+    assert all(h.date is None for h in oldest[len(dated) :])
+    smallest = search_processes(index, sort="amount_asc", per_page=500).hits
+    by_currency: dict[str, list] = {}
+    for hit in smallest:
+        if hit.amount:
+            by_currency.setdefault(hit.currency, []).append(Decimal(hit.amount))
+    assert len(by_currency) > 1
+    assert all(amounts == sorted(amounts) for amounts in by_currency.values())
+    currencies = [h.currency for h in smallest if h.amount]
+    assert currencies == sorted(currencies)  # grouped by currency, as amounts are never compared across them
