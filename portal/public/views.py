@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
@@ -185,6 +186,49 @@ def search() -> Response:
         notes=notes,
         languages=languages,
     )
+
+
+FEED_ENTRIES = 50  # the latest processes a feed lists
+
+
+@blueprint.get("/search.atom")
+def search_feed() -> Response:
+    """An Atom feed of a search: its processes most recently updated first, each entry's `updated` the
+    process's last release date, so a feed reader shows new and changed processes. No account needed."""
+    filters, _notes = search_filters(request.args)
+    q = request.args.get("q", "")
+    results = search_processes(
+        current_app.extensions["portal.search"], q=q, sort="date", page=1, per_page=FEED_ENTRIES, filters=filters
+    )
+    page = url_with("public.search", page=None, sort=None)
+    self_url = request.url
+    dates = [hit.date for hit in results.hits if hit.date is not None]
+    updated = max(dates).isoformat() if dates else "1970-01-01T00:00:00+00:00"
+    title = _("Search: %(query)s", query=q) if q.strip() else _("All processes")
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"<title>{escape(title)}</title>",
+        f"<id>{escape(self_url)}</id>",
+        f'<link rel="self" href="{escape(self_url)}"/>',
+        f'<link rel="alternate" type="text/html" href="{escape(request.host_url.rstrip("/") + page)}"/>',
+        f"<updated>{updated}</updated>",
+        f"<author><name>{escape(request.host)}</name></author>",
+    ]
+    for hit in results.hits:
+        link = request.host_url.rstrip("/") + url_for("public.process", ocid=hit.ocid)
+        summary = ", ".join(part for part in (hit.buyer, "; ".join(hit.suppliers), hit.status) if part)
+        lines += [
+            "<entry>",
+            f"<title>{escape(hit.title)}</title>",
+            f"<id>{escape(link)}</id>",
+            f'<link rel="alternate" type="text/html" href="{escape(link)}"/>',
+            f"<updated>{(hit.date.isoformat() if hit.date else updated)}</updated>",
+            f"<summary>{escape(summary)}</summary>" if summary else "",
+            "</entry>",
+        ]
+    lines.append("</feed>")
+    return Response("\n".join(line for line in lines if line), mimetype="application/atom+xml")
 
 
 def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> dict[str, Any]:
