@@ -36,7 +36,7 @@ SUFFIX = {"json": "_json", "csv": "_csv"}  # endpoint suffix of each twin: publi
 # `endpoint`, `_method`, ...) is dropped rather than handed to `url_for`, where it would steer the link.
 CARRIED_PARAMETERS = (
     *("q", "sort", "currency", "min_amount", "max_amount", "date_from", "date_to", "page"),
-    *("buyer", "supplier", "method", "status", "year"),  # the search's facet filters
+    *("buyer", "supplier", "method", "status", "year", "dates"),  # the search's facets, which date filters apply to
 )
 MAX_ID = 2**31 - 1  # row ids are INTEGER (32-bit on PostgreSQL): a larger one is 404 before the database is asked
 

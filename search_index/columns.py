@@ -11,7 +11,7 @@ import numpy as np
 from whoosh.query import Term
 from whoosh.searching import Searcher
 
-from search_index.schema import FACET_FIELDS, MISSING
+from search_index.schema import DATE_COLUMNS, FACET_FIELDS, MISSING
 
 FACETS = (*FACET_FIELDS, "year")
 SIGN = np.uint64(1 << 63)  # a signed column value v is stored as v + 2**63
@@ -26,8 +26,9 @@ class Filters:
     currency: str | None = None
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
-    date_from: date | None = None  # on the date the process was last updated, inclusive
+    date_from: date | None = None  # inclusive, on the date `dates` names
     date_to: date | None = None
+    dates: str = "updated"  # which date: a key of DATE_COLUMNS
     # (facet, value) pairs, all required: ("buyer", "Ville de Montréal"), ("year", "2024"); see FACETS.
     facets: tuple[tuple[str, str], ...] = ()
 
@@ -172,11 +173,16 @@ class Columns:
                 mask &= (amounts <= self.sortable("amount", high)) & (amounts != MISSING) if high is not None else False
         for name, value in filters.facets:
             mask &= self.facet_mask(name, value)
-        when = self.numeric("when") if filters.date_from or filters.date_to else None
+        if filters.date_from is None and filters.date_to is None:
+            return mask
+        column = DATE_COLUMNS.get(filters.dates, "when")
+        if column not in self.searcher.schema:  # an index built before these dates: `portal reindex` adds them
+            return mask & False
+        when = self.numeric(column)
         if filters.date_from is not None:
-            mask &= when >= self.sortable("when", day_start(filters.date_from))
+            mask &= (when >= self.sortable(column, day_start(filters.date_from))) & (when != MISSING)
         if filters.date_to is not None:
-            mask &= (when < self.sortable("when", day_end(filters.date_to))) & (when != MISSING)
+            mask &= (when < self.sortable(column, day_end(filters.date_to))) & (when != MISSING)
         return mask
 
     def order(self, docnums: np.ndarray, sort: str, limit: int) -> np.ndarray:

@@ -28,17 +28,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.fields import NUMERIC, Schema
 from whoosh.index import Index
 
 from portal.domain.languages import language_tag
-from portal.models import Award, AwardSupplier, IndexQueue, Item, Party, Process
+from portal.models import Award, AwardSupplier, Contract, IndexQueue, Item, Party, Process, Tender
 from search_index.schema import looks_like_id, process_schema, stem_language, stemmed_text
 from search_index.whoosh_internals import writer as fixed_writer
 
@@ -202,6 +203,13 @@ def _compiled_texts(compiled: str | None) -> tuple[dict[str, str | None], str | 
     return found, language, _ids(release)
 
 
+def _aware(when: datetime) -> datetime:
+    """A UTC datetime as the column type gives it; `min()` on SQLite returns it without its zone (or as text)."""
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
     """Index documents for these processes, read in three queries whatever their number.
 
@@ -222,6 +230,16 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         select(Item.process_id, Item.description).where(Item.process_id.in_(process_ids), Item.description.is_not(None))
     ):
         items[process_id][description] = None
+    dates: dict[int, dict[str, int]] = defaultdict(dict)
+    for name, query in (
+        ("award_when", select(Award.process_id, func.min(Award.date)).group_by(Award.process_id)),
+        ("signed_when", select(Contract.process_id, func.min(Contract.date_signed)).group_by(Contract.process_id)),
+        ("tender_when", select(Tender.process_id, Tender.period_start)),
+    ):
+        column = query.selected_columns[0]
+        for process_id, when in session.execute(query.where(column.in_(process_ids))):
+            if when is not None:
+                dates[process_id][name] = int(_aware(when).timestamp())
     rows = session.execute(
         select(Process, Party.name)
         .outerjoin(Party, Party.id == Process.buyer_id)
@@ -260,6 +278,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
             "amount_text": str(process.value_amount) if process.value_amount is not None else "",
             "when": int(process.last_date.timestamp()) if process.last_date else None,
             "date": process.last_date.isoformat() if process.last_date else "",
+            **dates.get(process.id, {}),
         }
 
 

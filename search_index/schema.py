@@ -36,6 +36,8 @@ SEARCH_FIELD = "text"
 PAIR_FIELD = "pairs"  # the word pairs of SEARCH_FIELD
 STEM_FIELD = "stems"  # the words of SEARCH_FIELD stemmed by the document's language, "fr_entretien"
 LANGUAGE_FIELD = "language"  # the document's language, where a stemmer exists for it
+# Which date a date filter applies to -> its column: the last update, the tender, the award, the contract signing.
+DATE_COLUMNS = {"updated": "when", "tender": "tender_when", "award": "award_when", "signed": "signed_when"}
 ID_FIELD = "ids"  # the tender, award and contract ids of a process
 NAME_ANALYZER = RegexTokenizer(r"[^\n]+")  # one term per line: a whole name
 # Facet -> the field whose terms are its values ("year" comes from the `when` column).
@@ -89,6 +91,10 @@ def process_schema() -> Schema:
         amount_text=STORED(),
         when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
         date=STORED(),
+        # When the tender period started, the first award was made and the first contract signed (epoch seconds).
+        tender_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
+        award_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
+        signed_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
     )
 
 

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from search_index.query import SORTS, Filters
+from search_index.schema import DATE_COLUMNS
 
 MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the index's 64-bit columns
 # The index orders dates by midnight UTC of the day after `date_to`: the last day a date can name is the one
@@ -38,6 +39,7 @@ class Problem(StrEnum):
     NEEDS_CURRENCY = "needs a currency"  # amounts are compared within one currency only
     SWAPPED = "swapped"  # from was after to
     NOT_SORT = "not a sort"
+    NOT_DATES = "not a kind of date"  # `dates` names which date the date filters apply to
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,11 @@ def search_filters(args: Mapping[str, str]) -> tuple[Filters, list[Note]]:
         notes.append(Note("date_to", given("date_to"), Problem.SWAPPED))
         start, finish = finish, start
 
+    dates = given("dates") or "updated"
+    if dates not in DATE_COLUMNS:
+        notes.append(Note("dates", dates, Problem.NOT_DATES))
+        dates = "updated"
+
     sort = given("sort")
     if sort and sort not in SORTS:
         notes.append(Note("sort", sort, Problem.NOT_SORT))
@@ -195,6 +202,7 @@ def search_filters(args: Mapping[str, str]) -> tuple[Filters, list[Note]]:
         max_amount=high,
         date_from=start,
         date_to=finish,
+        dates=dates,
         facets=tuple(facets),
     )
     return filters, notes

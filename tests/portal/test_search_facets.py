@@ -32,3 +32,12 @@ def test_facet_filters_combine_and_are_kept_by_links(demo_client):
 def test_a_year_that_is_not_one_is_said_and_left_out(demo_client):
     body = demo_client.get("/search.json?year=20x4").get_json()
     assert body["notes"][0]["parameter"] == "year" and body["total"] > 0
+
+
+def test_dates_names_the_date_the_filters_apply_to(demo_client):
+    signed = demo_client.get("/search.json?dates=signed&date_from=1900").get_json()
+    updated = demo_client.get("/search.json?date_from=1900").get_json()
+    assert 0 < signed["total"] < updated["total"]  # not every process has a signed contract
+    odd = demo_client.get("/search.json?dates=whenever&date_from=1900").get_json()
+    assert odd["total"] == updated["total"] and "dates" in [note["parameter"] for note in odd["notes"]]
+    assert 'name="dates"' in demo_client.get("/search?dates=signed").get_data(as_text=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -108,3 +110,28 @@ def test_ascending_sorts_are_the_descending_ones_reversed_with_unknowns_last(ind
     assert all(amounts == sorted(amounts) for amounts in by_currency.values())
     currencies = [h.currency for h in smallest if h.amount]
     assert currencies == sorted(currencies)  # grouped by currency, as amounts are never compared across them
+
+
+def test_date_filters_apply_to_the_tender_award_or_contract_signing_date(app, load, tmp_path):
+    release = {
+        "ocid": "ocds-d1-1",
+        "id": "1",
+        "date": "2024-06-01T00:00:00Z",
+        "tag": ["contract"],
+        "initiationType": "tender",
+        "tender": {"id": "t", "title": "Dates", "tenderPeriod": {"startDate": "2021-03-01T00:00:00Z"}},
+        "awards": [{"id": "a", "date": "2022-04-01T00:00:00Z"}, {"id": "b", "date": "2022-09-01T00:00:00Z"}],
+        "contracts": [{"id": "c", "awardID": "a", "dateSigned": "2023-05-01T10:00:00-05:00"}],
+    }
+    (tmp_path / "d.json").write_text(json.dumps({"releases": [release]}), encoding="utf-8")
+    load(tmp_path / "d.json")
+    index = SearchIndex(app.config["INDEX_DIR"])
+
+    def total(dates: str, first: date, last: date) -> int:
+        return search_processes(index, filters=Filters(date_from=first, date_to=last, dates=dates)).total
+
+    for dates, year in (("updated", 2024), ("tender", 2021), ("award", 2022), ("signed", 2023)):
+        assert total(dates, date(year, 1, 1), date(year, 12, 31)) == 1, dates
+        assert total(dates, date(year + 1, 1, 1), date(year + 1, 12, 31)) == 0, dates
+    assert total("award", date(2022, 4, 1), date(2022, 4, 1)) == 1  # the first award
+    assert total("signed", date(2023, 5, 1), date(2023, 5, 1)) == 1  # 15:00 UTC that day
