@@ -40,6 +40,8 @@ from search_index.schema import PAIR_FIELD, SEARCH_FIELD
 CACHED_POSTINGS = 4_000_000
 LENGTH_OF_BYTE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.float64)
 LENGTH_OF_BYTE[0] = 1  # Whoosh scores a missing length as 1
+# An OR whose lists hold more than 1/DENSE_SHARE of the index's size in all is added up in a dense array.
+DENSE_SHARE = 32
 POSITION_SPAN = 1 << 32  # document numbers and word positions packed in one int64 key
 
 
@@ -155,6 +157,16 @@ class Postings:
             if any(part is None for part in found):
                 return None
             union = [part for part in found if part is not None]
+            if sum(len(part.docnums) for part in union) * DENSE_SHARE > self.size:
+                # Long lists (a common word and its stems): add scores into one array the index's size, which
+                # costs less than sorting their concatenation. A part's documents are distinct, so `+=` adds once.
+                dense = np.zeros(self.size)
+                hit = np.zeros(self.size, dtype=bool)
+                for part in union:
+                    dense[part.docnums] += part.scores
+                    hit[part.docnums] = True
+                docnums = np.flatnonzero(hit)
+                return Matches(docnums, dense[docnums] * query.boost)
             docnums = np.unique(np.concatenate([part.docnums for part in union]))
             scores = np.zeros(len(docnums))
             for part in union:
