@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import numpy as np
 from whoosh.query import Term
@@ -14,6 +17,9 @@ from whoosh.searching import Searcher
 from search_index.schema import DATE_COLUMNS, FACET_FIELDS, MISSING
 
 FACETS = (*FACET_FIELDS, "year")
+SEGMENT_FACETS_KEPT = 512  # (segment, field) facet arrays kept across index versions
+_SEGMENTS: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[str]]] = OrderedDict()
+_SEGMENTS_LOCK = threading.Lock()
 SIGN = np.uint64(1 << 63)  # a signed column value v is stored as v + 2**63
 
 EPOCH = date(1970, 1, 1)
@@ -63,13 +69,39 @@ class Columns:
         self.reader = searcher.reader()
         self.size = self.reader.doc_count_all()
         self._cache: dict = cache if cache is not None else {}
-        # How a term's documents are read (the numpy posting reader where the guard allows it).
-        self.term_docs: Callable[[str, str], np.ndarray] | None = None
+        # How a term's documents within one segment are read (the numpy posting reader where the guard allows
+        # it; else Whoosh's matcher).
+        self.term_docs: Callable[[Any, str, str], np.ndarray] | None = None
 
-    def _docs(self, field: str, text: str) -> np.ndarray:
-        if self.term_docs is not None:
-            return self.term_docs(field, text)
-        return np.fromiter(self.searcher.docs_for_query(Term(field, text)), dtype=np.int64)
+    def _segment_facet(self, leaf: Any, field: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(local documents, codes, values) of a field in one segment. Segments never change once written (a
+        deletion only hides documents, which `live` handles), so this is read once per segment and kept across
+        index versions: after an update only the new segment is read."""
+        key = (leaf.segment().segment_id(), field)
+        with _SEGMENTS_LOCK:
+            if key in _SEGMENTS:
+                _SEGMENTS.move_to_end(key)
+                return _SEGMENTS[key]
+        terms = (t.decode() if isinstance(t, bytes) else str(t) for t in leaf.lexicon(field))
+        names = sorted(t for t in terms if t)  # an ID field indexes "" for "none"
+        docs, codes = [], []
+        for code, value in enumerate(names):
+            if self.term_docs is not None:
+                found = self.term_docs(leaf, field, value)
+            else:
+                found = np.fromiter(leaf.postings(field, value).all_ids(), dtype=np.int64)
+            docs.append(found)
+            codes.append(np.full(len(found), code, dtype=np.int32))
+        read = (
+            np.concatenate(docs) if docs else np.empty(0, dtype=np.int64),
+            np.concatenate(codes) if codes else np.empty(0, dtype=np.int32),
+            names,
+        )
+        with _SEGMENTS_LOCK:
+            _SEGMENTS[key] = read
+            while len(_SEGMENTS) > SEGMENT_FACETS_KEPT:
+                _SEGMENTS.popitem(last=False)
+        return read
 
     def facet(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(documents, value codes, values) of a facet: one pair per document and value it has (a process has
@@ -85,15 +117,16 @@ class Columns:
                 self._cache[key] = (known, codes.astype(np.int32), [str(v) for v in values.tolist()])
             else:
                 field = FACET_FIELDS[name]
-                names: list[str] = []
-                docs, codes = [], []
+                parts = []
                 if field in self.searcher.schema:
-                    terms = (t.decode() if isinstance(t, bytes) else str(t) for t in self.reader.lexicon(field))
-                    names = sorted(t for t in terms if t)  # an ID field indexes "" for "none"
-                    for code, value in enumerate(names):
-                        found = self._docs(field, value)
-                        docs.append(found)
-                        codes.append(np.full(len(found), code, dtype=np.int32))
+                    parts = [(self._segment_facet(leaf, field), offset) for leaf, offset in self.reader.leaf_readers()]
+                names = sorted({value for (_, _, values), _ in parts for value in values})
+                docs = [local + offset for (local, _, _), offset in parts]
+                # Each segment's codes, renumbered into the values of the whole index.
+                codes = [
+                    np.searchsorted(names, values).astype(np.int32)[local_codes] if values else local_codes
+                    for (_, local_codes, values), _ in parts
+                ]
                 self._cache[key] = (
                     np.concatenate(docs) if docs else np.empty(0, dtype=np.int64),
                     np.concatenate(codes) if codes else np.empty(0, dtype=np.int32),

@@ -35,7 +35,7 @@ from search_index.parsing import words_query as _words_query
 from search_index.schema import ID_FIELD, looks_like_id
 from search_index.store import IndexMissing, SearchIndex
 from search_index.whoosh_internals import usable
-from search_index.whoosh_internals.postings import Postings
+from search_index.whoosh_internals.postings import Postings, leaf_term_docs
 
 __all__ = [
     "MAX_PAGE",
@@ -221,7 +221,7 @@ def search_processes(
     columns = columns_of(searcher)
     postings = postings_of(searcher)
     if postings is not None and columns.term_docs is None:
-        columns.term_docs = lambda name, text: postings.read(name, text)[0]
+        columns.term_docs = leaf_term_docs
     mask = columns.mask(filters) if filters.active() else None
     start, end = (page - 1) * per_page, page * per_page
     try:

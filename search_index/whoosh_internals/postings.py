@@ -52,6 +52,19 @@ def _unfiltered(reader, field: str, text: str):  # type: ignore[no-untyped-def]
     return reader._terms.matcher(field, reader._text_to_bytes(field, text), reader.schema[field].format)
 
 
+def leaf_term_docs(reader, field: str, text: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A term's document numbers within one segment, deleted documents included, read a block at a time."""
+    if (field, text) not in reader:
+        return np.empty(0, dtype=np.int64)
+    matcher = _unfiltered(reader, field, text)
+    ids = []
+    while not matcher._atend:
+        matcher._read_data()
+        ids.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))
+        matcher._next_block()
+    return np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
+
+
 @dataclass
 class Matches:
     """Matching documents (sorted global document numbers) and their scores."""

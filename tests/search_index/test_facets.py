@@ -135,3 +135,19 @@ def test_date_filters_apply_to_the_tender_award_or_contract_signing_date(app, lo
         assert total(dates, date(year + 1, 1, 1), date(year + 1, 12, 31)) == 0, dates
     assert total("award", date(2022, 4, 1), date(2022, 4, 1)) == 1  # the first award
     assert total("signed", date(2023, 5, 1), date(2023, 5, 1)) == 1  # 15:00 UTC that day
+
+
+def test_facets_stay_right_as_updates_add_segments_and_delete_documents(app, load, sessions, tmp_path):
+    index = SearchIndex(app.config["INDEX_DIR"])
+    load(DEMO_DATA / "montreal")
+    search_processes(index, facets=LIMIT)  # the first segment's arrays are kept from here on
+    load(DEMO_DATA / "mexico-city")
+    load(DEMO_DATA / "montreal")  # unchanged: nothing new
+    release = json.loads(next((DEMO_DATA / "ukraine-prozorro").glob("*.json")).read_text(encoding="utf-8"))
+    load(DEMO_DATA / "ukraine-prozorro")
+    release.update(id="later", date="2030-01-01T00:00:00Z")
+    (tmp_path / "later.json").write_text(json.dumps(release), encoding="utf-8")
+    load(tmp_path / "later.json")  # an update: the old document is deleted in its segment
+    assert index.searcher().reader().has_deletions()
+    with sessions() as session:
+        assert as_counters(search_processes(index, facets=LIMIT).facets) == sql_counts(session)
