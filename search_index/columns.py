@@ -123,13 +123,13 @@ class Columns:
                 names = sorted({value for (_, _, values), _ in parts for value in values})
                 docs = [local + offset for (local, _, _), offset in parts]
                 # Each segment's codes, renumbered into the values of the whole index.
-                codes = [
+                renumbered = [
                     np.searchsorted(names, values).astype(np.int32)[local_codes] if values else local_codes
                     for (_, local_codes, values), _ in parts
                 ]
                 self._cache[key] = (
                     np.concatenate(docs) if docs else np.empty(0, dtype=np.int64),
-                    np.concatenate(codes) if codes else np.empty(0, dtype=np.int32),
+                    np.concatenate(renumbered) if renumbered else np.empty(0, dtype=np.int32),
                     names,
                 )
         return self._cache[key]

@@ -186,15 +186,15 @@ def search_filters(args: Mapping[str, str]) -> tuple[Filters, list[Note]]:
     if sort and sort not in SORTS:
         notes.append(Note("sort", sort, Problem.NOT_SORT))
 
-    facets = []
+    facets: list[tuple[str, str]] = []
     for name in FACET_PARAMETERS:
-        value = (args.get(name) or "").strip()[:MAX_NAME]
-        if not value:
+        chosen = (args.get(name) or "").strip()[:MAX_NAME]
+        if not chosen:
             continue
-        if name == "year" and not _YEAR.fullmatch(value):
-            notes.append(Note(name, value[:MAX_TEXT], Problem.NOT_DATE))
+        if name == "year" and not _YEAR.fullmatch(chosen):
+            notes.append(Note(name, chosen[:MAX_TEXT], Problem.NOT_DATE))
             continue
-        facets.append((name, value))
+        facets.append((name, chosen))
 
     filters = Filters(
         currency=currency,
