@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, current_app, redirect, request, url_for
@@ -201,27 +202,29 @@ def search_feed() -> Response:
         current_app.extensions["portal.search"], q=q, sort="date", page=1, per_page=FEED_ENTRIES, filters=filters
     )
     page = url_with("public.search", page=None, sort=None)
-    self_url = request.url
+    feed = url_with("public.search_feed", page=None, sort=None)
     dates = [hit.date for hit in results.hits if hit.date is not None]
     updated = max(dates).isoformat() if dates else "1970-01-01T00:00:00+00:00"
     title = _("Search: %(query)s", query=q) if q.strip() else _("All processes")
+    # Links are relative, as everywhere on the site (a reader resolves them against the feed's own address): the
+    # request's Host header is never written into an answer. Ids are URNs of the search and of each ocid.
     lines = [
         '<?xml version="1.0" encoding="utf-8"?>',
         '<feed xmlns="http://www.w3.org/2005/Atom">',
         f"<title>{escape(title)}</title>",
-        f"<id>{escape(self_url)}</id>",
-        f'<link rel="self" href="{escape(self_url)}"/>',
-        f'<link rel="alternate" type="text/html" href="{escape(request.host_url.rstrip("/") + page)}"/>',
+        f"<id>urn:portal:{escape(quote(feed, safe='/?=&'))}</id>",
+        f'<link rel="self" href="{escape(feed)}"/>',
+        f'<link rel="alternate" type="text/html" href="{escape(page)}"/>',
         f"<updated>{updated}</updated>",
-        f"<author><name>{escape(request.host)}</name></author>",
+        f"<author><name>{escape(_('Open procurement portal'))}</name></author>",
     ]
     for hit in results.hits:
-        link = request.host_url.rstrip("/") + url_for("public.process", ocid=hit.ocid)
+        link = url_for("public.process", ocid=hit.ocid)
         summary = ", ".join(part for part in (hit.buyer, "; ".join(hit.suppliers), hit.status) if part)
         lines += [
             "<entry>",
             f"<title>{escape(hit.title)}</title>",
-            f"<id>{escape(link)}</id>",
+            f"<id>urn:ocid:{escape(quote(hit.ocid, safe=''))}</id>",
             f'<link rel="alternate" type="text/html" href="{escape(link)}"/>',
             f"<updated>{(hit.date.isoformat() if hit.date else updated)}</updated>",
             f"<summary>{escape(summary)}</summary>" if summary else "",

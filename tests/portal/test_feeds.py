@@ -34,12 +34,12 @@ def publish(load, path, ocid: str, release_id: str, date: str, title: str, suppl
 def test_a_search_feed_changes_when_a_release_is_ingested(client, load, tmp_path):
     publish(load, tmp_path / "a.json", "ocds-f1-1", "1", "2024-01-01T00:00:00Z", "Déneigement", "Acme Neige")
     before = entries(client, "q=d%C3%A9neigement")
-    assert [ocid.rsplit("/", 1)[-1] for ocid, _ in before] == ["ocds-f1-1"]
+    assert [ocid for ocid, _ in before] == ["urn:ocid:ocds-f1-1"]
     # A new process, and a change to the first one: both show, the newest first.
     publish(load, tmp_path / "b.json", "ocds-f1-2", "1", "2024-02-01T00:00:00Z", "Déneigement nord", "Acme Neige")
     publish(load, tmp_path / "c.json", "ocds-f1-1", "2", "2024-03-01T00:00:00Z", "Déneigement", "Acme Neige")
     after = entries(client, "q=d%C3%A9neigement")
-    assert [ocid.rsplit("/", 1)[-1] for ocid, _ in after] == ["ocds-f1-1", "ocds-f1-2"]
+    assert [ocid for ocid, _ in after] == ["urn:ocid:ocds-f1-1", "urn:ocid:ocds-f1-2"]
     assert after[0][1].startswith("2024-03-01") and after != before
     # Following a supplier is a search by its name.
     assert len(entries(client, "supplier=Acme+Neige")) == 2

@@ -59,6 +59,7 @@ def test_every_route_is_fuzzed(demo_app):
             "/search",
             "/search.json",
             "/search.csv",
+            "/search.atom",
             "/process/<ocid:ocid>",
             "/process/<ocid:ocid>.json",
             "/process/<ocid:ocid>.csv",
@@ -71,7 +72,7 @@ def test_every_route_is_fuzzed(demo_app):
     )
 
 
-@pytest.mark.parametrize("index", range(14))
+@pytest.mark.parametrize("index", range(15))
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
