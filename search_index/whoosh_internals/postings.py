@@ -45,14 +45,14 @@ DENSE_SHARE = 32
 POSITION_SPAN = 1 << 32  # document numbers and word positions packed in one int64 key
 
 
-def _unfiltered(reader, field: str, text: str):  # type: ignore[no-untyped-def]
+def _unfiltered(reader, field: str, text: str):
     """A segment's posting list at its first block, deleted documents included. `reader.postings` wraps it in a
     filter that has already stepped past the deleted documents at its start (past whole blocks of them), which
     lost those postings from the term's document count, and so from its idf."""
     return reader._terms.matcher(field, reader._text_to_bytes(field, text), reader.schema[field].format)
 
 
-def leaf_term_docs(reader, field: str, text: str) -> np.ndarray:  # type: ignore[no-untyped-def]
+def leaf_term_docs(reader, field: str, text: str) -> np.ndarray:
     """A term's document numbers within one segment, deleted documents included, read a block at a time."""
     if (field, text) not in reader:
         return np.empty(0, dtype=np.int64)
