@@ -34,7 +34,10 @@ FORMATS = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
 SUFFIX = {"json": "_json", "csv": "_csv"}  # endpoint suffix of each twin: public.search -> public.search_json
 # Query parameters a link may carry over from the page it is on; anything else (`_external`, `_anchor`,
 # `endpoint`, `_method`, ...) is dropped rather than handed to `url_for`, where it would steer the link.
-CARRIED_PARAMETERS = ("q", "sort", "currency", "min_amount", "max_amount", "date_from", "date_to", "page")
+CARRIED_PARAMETERS = (
+    *("q", "sort", "currency", "min_amount", "max_amount", "date_from", "date_to", "page"),
+    *("buyer", "supplier", "method", "status", "year", "dates"),  # the search's facets, which date filters apply to
+)
 MAX_ID = 2**31 - 1  # row ids are INTEGER (32-bit on PostgreSQL): a larger one is 404 before the database is asked
 
 

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import numpy as np
 from whoosh.query import Term
 from whoosh.searching import Searcher
 
-from search_index.schema import MISSING
+from search_index.schema import DATE_COLUMNS, FACET_FIELDS, MISSING
+
+FACETS = (*FACET_FIELDS, "year")
+SEGMENT_FACETS_KEPT = 512  # (segment, field) facet arrays kept across index versions
+_SEGMENTS: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[str]]] = OrderedDict()
+_SEGMENTS_LOCK = threading.Lock()
+SIGN = np.uint64(1 << 63)  # a signed column value v is stored as v + 2**63
 
 EPOCH = date(1970, 1, 1)
 
@@ -22,12 +32,17 @@ class Filters:
     currency: str | None = None
     min_amount: Decimal | None = None
     max_amount: Decimal | None = None
-    date_from: date | None = None  # on the date the process was last updated, inclusive
+    date_from: date | None = None  # inclusive, on the date `dates` names
     date_to: date | None = None
+    dates: str = "updated"  # which date: a key of DATE_COLUMNS
+    # (facet, value) pairs, all required: ("buyer", "Ville de Montréal"), ("year", "2024"); see FACETS.
+    facets: tuple[tuple[str, str], ...] = ()
 
     def active(self) -> bool:
-        return any(v is not None for v in (self.currency, self.date_from, self.date_to)) or (
-            self.currency is not None and (self.min_amount is not None or self.max_amount is not None)
+        return (
+            any(v is not None for v in (self.currency, self.date_from, self.date_to))
+            or (self.currency is not None and (self.min_amount is not None or self.max_amount is not None))
+            or bool(self.facets)
         )
 
 
@@ -54,6 +69,94 @@ class Columns:
         self.reader = searcher.reader()
         self.size = self.reader.doc_count_all()
         self._cache: dict = cache if cache is not None else {}
+        # How a term's documents within one segment are read (the numpy posting reader where the guard allows
+        # it; else Whoosh's matcher).
+        self.term_docs: Callable[[Any, str, str], np.ndarray] | None = None
+
+    def _segment_facet(self, leaf: Any, field: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(local documents, codes, values) of a field in one segment. Segments never change once written (a
+        deletion only hides documents, which `live` handles), so this is read once per segment and kept across
+        index versions: after an update only the new segment is read."""
+        key = (leaf.segment().segment_id(), field)
+        with _SEGMENTS_LOCK:
+            if key in _SEGMENTS:
+                _SEGMENTS.move_to_end(key)
+                return _SEGMENTS[key]
+        terms = (t.decode() if isinstance(t, bytes) else str(t) for t in leaf.lexicon(field))
+        names = sorted(t for t in terms if t)  # an ID field indexes "" for "none"
+        docs, codes = [], []
+        for code, value in enumerate(names):
+            if self.term_docs is not None:
+                found = self.term_docs(leaf, field, value)
+            else:
+                found = np.fromiter(leaf.postings(field, value).all_ids(), dtype=np.int64)
+            docs.append(found)
+            codes.append(np.full(len(found), code, dtype=np.int32))
+        read = (
+            np.concatenate(docs) if docs else np.empty(0, dtype=np.int64),
+            np.concatenate(codes) if codes else np.empty(0, dtype=np.int32),
+            names,
+        )
+        with _SEGMENTS_LOCK:
+            _SEGMENTS[key] = read
+            while len(_SEGMENTS) > SEGMENT_FACETS_KEPT:
+                _SEGMENTS.popitem(last=False)
+        return read
+
+    def facet(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(documents, value codes, values) of a facet: one pair per document and value it has (a process has
+        several suppliers), values in code order. Built once per index version."""
+        key = ("facet", name)
+        if key not in self._cache:
+            if name == "year":
+                when = self.numeric("when")
+                known = np.flatnonzero(when != MISSING)
+                seconds = (when[known] - SIGN).astype(np.int64)  # stored as value + 2**63, never below it here
+                years = seconds.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+                values, codes = np.unique(years, return_inverse=True)
+                self._cache[key] = (known, codes.astype(np.int32), [str(v) for v in values.tolist()])
+            else:
+                field = FACET_FIELDS[name]
+                parts = []
+                if field in self.searcher.schema:
+                    parts = [(self._segment_facet(leaf, field), offset) for leaf, offset in self.reader.leaf_readers()]
+                names = sorted({value for (_, _, values), _ in parts for value in values})
+                docs = [local + offset for (local, _, _), offset in parts]
+                # Each segment's codes, renumbered into the values of the whole index.
+                renumbered = [
+                    np.searchsorted(names, values).astype(np.int32)[local_codes] if values else local_codes
+                    for (_, local_codes, values), _ in parts
+                ]
+                self._cache[key] = (
+                    np.concatenate(docs) if docs else np.empty(0, dtype=np.int64),
+                    np.concatenate(renumbered) if renumbered else np.empty(0, dtype=np.int32),
+                    names,
+                )
+        return self._cache[key]
+
+    def facet_mask(self, name: str, value: str) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        if name in FACETS:
+            docs, codes, values = self.facet(name)
+            if value in values:
+                mask[docs[codes == values.index(value)]] = True
+        return mask
+
+    def facet_counts(self, matched: np.ndarray, limit: int) -> dict[str, list[tuple[str, int]]]:
+        """Per facet, its values among these documents with how many have each: the most frequent first
+        (years newest first), at most `limit` of them."""
+        chosen = np.zeros(self.size, dtype=bool)
+        chosen[matched] = True
+        chosen &= self.live()
+        found = {}
+        for name in FACETS:
+            docs, codes, values = self.facet(name)
+            counts = np.bincount(codes[chosen[docs]], minlength=len(values))
+            present = np.flatnonzero(counts)
+            # Years newest first; other values the most frequent first, then in code (alphabetical) order.
+            order = present[::-1] if name == "year" else present[np.lexsort((present, -counts[present]))]
+            found[name] = [(values[i], int(counts[i])) for i in order[:limit].tolist()]
+        return found
 
     def numeric(self, name: str) -> np.ndarray:
         """Values in Whoosh's sortable (order-preserving unsigned) form; MISSING (0) sorts below everything."""
@@ -101,23 +204,34 @@ class Columns:
             if filters.max_amount is not None:
                 high = _cents_or_none(filters.max_amount)
                 mask &= (amounts <= self.sortable("amount", high)) & (amounts != MISSING) if high is not None else False
-        if filters.date_from is not None or filters.date_to is not None:
-            when = self.numeric("when")
-            if filters.date_from is not None:
-                mask &= when >= self.sortable("when", day_start(filters.date_from))
-            if filters.date_to is not None:
-                mask &= (when < self.sortable("when", day_end(filters.date_to))) & (when != MISSING)
+        for name, value in filters.facets:
+            mask &= self.facet_mask(name, value)
+        if filters.date_from is None and filters.date_to is None:
+            return mask
+        column = DATE_COLUMNS.get(filters.dates, "when")
+        if column not in self.searcher.schema:  # an index built before these dates: `portal reindex` adds them
+            return mask & False
+        when = self.numeric(column)
+        if filters.date_from is not None:
+            mask &= (when >= self.sortable(column, day_start(filters.date_from))) & (when != MISSING)
+        if filters.date_to is not None:
+            mask &= (when < self.sortable(column, day_end(filters.date_to))) & (when != MISSING)
         return mask
 
     def order(self, docnums: np.ndarray, sort: str, limit: int) -> np.ndarray:
-        """The first `limit` of these documents, newest or largest first (amounts grouped by currency)."""
-        if sort == "amount":
+        """The first `limit` of these documents, newest or largest first (amounts grouped by currency); with a
+        sort ending in `_asc`, oldest or smallest first. Documents without the value come last either way."""
+        ascending = sort.endswith("_asc")
+        column = "amount" if sort.startswith("amount") else "when"
+        values = self.numeric(column)[docnums]
+        key = np.where(values == MISSING, np.iinfo(np.uint64).max, values) if ascending else ~values
+        if column == "amount":
             codes, _ = self.currency()
             # Documents without a currency (code -1) go after every currency, as with missing amounts.
             group = np.where(codes[docnums] < 0, np.iinfo(np.int16).max, codes[docnums])
-            keys: tuple[np.ndarray, ...] = (docnums, ~self.numeric("amount")[docnums], group)  # lexsort: last key first
+            keys: tuple[np.ndarray, ...] = (docnums, key, group)  # lexsort: last key first
         else:
-            keys = (docnums, ~self.numeric("when")[docnums])
+            keys = (docnums, key)
         if len(docnums) > limit * 4:
             # Only the head is shown: partition on the primary key first, then sort that head exactly.
             primary = keys[-1]

@@ -18,26 +18,30 @@ skipped and reported, and stays queued for the next run.
 from __future__ import annotations
 
 import fcntl
+import json
 import logging
 import os
+import re
 import shutil
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.fields import NUMERIC, Schema
 from whoosh.index import Index
 
-from portal.models import Award, AwardSupplier, IndexQueue, Item, Party, Process
-from search_index.schema import process_schema
+from portal.domain.languages import language_tag
+from portal.models import Award, AwardSupplier, Contract, IndexQueue, Item, Party, Process, Tender
+from search_index.schema import looks_like_id, process_schema, stem_language, stemmed_text
 from search_index.whoosh_internals import writer as fixed_writer
 
 log = logging.getLogger(__name__)
@@ -144,8 +148,76 @@ def _cents(amount: Decimal | None) -> int | Decimal | None:
     return int((amount * 100).to_integral_value())
 
 
+# Keys whose text a reader searches for, wherever they sit in a compiled release (tender, awards, contracts,
+# items, parties, amendments...), with their translations ("title_fr", "description_es-MX").
+_SEARCHED_KEY = re.compile(
+    r"(title|description|name|legalName|procurementMethodDetails|procurementMethodRationale|rationale)"
+    r"(?:_([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*))?"
+)
+_UNSEARCHED = frozenset({"documents", "relatedProcesses"})  # file names and links to other processes
+
+
+def _published_texts(value: object, language: str | None, found: dict[str, str | None]) -> None:
+    """Every searched text in a compiled release, each with the language to stem it by."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(child, str):
+                matched = _SEARCHED_KEY.fullmatch(key)
+                if matched and child.strip() and child not in found:
+                    tag = language_tag(matched.group(2)) if matched.group(2) else None
+                    found[child] = stem_language(tag) if tag else language
+            elif key not in _UNSEARCHED:
+                _published_texts(child, language, found)
+    elif isinstance(value, list):
+        for child in value:
+            _published_texts(child, language, found)
+
+
+def _ids(release: dict) -> str:
+    """The tender's, awards' and contracts' ids that look like ids a reader would paste, comma-separated."""
+    found = []
+    tender = release.get("tender")
+    blocks = [tender] if isinstance(tender, dict) else []
+    for name in ("awards", "contracts"):
+        listed = release.get(name)
+        if isinstance(listed, list):
+            blocks.extend(b for b in listed if isinstance(b, dict))
+    for block in blocks:
+        value = block.get("id")
+        if isinstance(value, (str, int)) and looks_like_id(str(value)):
+            found.append(str(value))
+    return ",".join(dict.fromkeys(found))
+
+
+def _compiled_texts(compiled: str | None) -> tuple[dict[str, str | None], str | None, str]:
+    """(text -> stemming language) of a process's compiled release, the release's own stemming language, and
+    its ids."""
+    try:
+        release = json.loads(compiled) if compiled else {}
+    except ValueError:
+        return {}, None, ""
+    if not isinstance(release, dict):
+        return {}, None, ""
+    language = stem_language(language_tag(release.get("language")))
+    found: dict[str, str | None] = {}
+    _published_texts(release, language, found)
+    return found, language, _ids(release)
+
+
+def _aware(when: datetime) -> datetime:
+    """A UTC datetime as the column type gives it; `min()` on SQLite returns it without its zone (or as text)."""
+    if isinstance(when, str):
+        when = datetime.fromisoformat(when)
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
-    """Index documents for these processes, read in three queries whatever their number."""
+    """Index documents for these processes, read in three queries whatever their number.
+
+    The catch-all field holds the title (twice), description, buyer, suppliers and items, then every other text
+    of the compiled release: award and contract titles and descriptions, every party's name, procurement method
+    details, translations. `stems` holds the same words stemmed by the release's `language` (a translation by
+    its own)."""
     suppliers: dict[int, dict[str, None]] = defaultdict(dict)
     for process_id, name in session.execute(
         select(Award.process_id, AwardSupplier.name)
@@ -160,6 +232,16 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
     ):
         assert description is not None  # the query leaves out items without one
         items[process_id][description] = None
+    dates: dict[int, dict[str, int]] = defaultdict(dict)
+    for name, query in (
+        ("award_when", select(Award.process_id, func.min(Award.date)).group_by(Award.process_id)),
+        ("signed_when", select(Contract.process_id, func.min(Contract.date_signed)).group_by(Contract.process_id)),
+        ("tender_when", select(Tender.process_id, Tender.period_start)),
+    ):
+        column = query.selected_columns[0]
+        for process_id, when in session.execute(query.where(column.in_(process_ids))):
+            if when is not None:
+                dates[process_id][name] = int(_aware(when).timestamp())
     rows = session.execute(
         select(Process, Party.name)
         .outerjoin(Party, Party.id == Process.buyer_id)
@@ -170,11 +252,23 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         title, description = process.title or "", process.description or ""
         names = "\n".join(n for n in suppliers.get(process.id, ()) if n)
         words = "\n".join(items.get(process.id, ()))
-        text = "\n".join((title, title, description, buyer or "", names, words))
+        published, language, ids = _compiled_texts(process.compiled)
+        shown = (title, description, buyer or "", *suppliers.get(process.id, ()), *items.get(process.id, ()))
+        seen = set(shown)
+        extra = [t for t in published if t not in seen]
+        text = "\n".join((title, title, description, buyer or "", names, words, *extra))
+        stems = [stemmed_text("\n".join((title, title, description, buyer or "", names, words)), language)]
+        stems.extend(stemmed_text(t, published[t]) for t in extra)
+        languages = {published[t] for t in extra} | {language}
         yield {
             "ocid": process.ocid,
             "text": text,
             "pairs": text,
+            "stems": " ".join(s for s in stems if s),
+            "language": " ".join(sorted(lang for lang in languages if lang)),
+            "ids": ids,
+            "buyer_name": (buyer or "").strip(),
+            "supplier_names": "\n".join(n.strip() for n in suppliers.get(process.id, ()) if n and n.strip()),
             "title": title,
             "description": description,
             "buyer": buyer or "",
@@ -186,6 +280,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
             "amount_text": str(process.value_amount) if process.value_amount is not None else "",
             "when": int(process.last_date.timestamp()) if process.last_date else None,
             "date": process.last_date.isoformat() if process.last_date else "",
+            **dates.get(process.id, {}),
         }
 
 

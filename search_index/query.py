@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 
 import numpy as np
 from markupsafe import Markup
@@ -20,11 +21,21 @@ from whoosh.searching import Searcher
 from search_index.columns import Columns, Filters, cents, day_start
 from search_index.highlighting import Highlighter
 from search_index.indexer import apply_queue, open_index, rebuild
-from search_index.parsing import MAX_QUERY_LENGTH, Refused, _attached, check_cost, parse_query, query_words, suggestion
+from search_index.parsing import (
+    MAX_QUERY_LENGTH,
+    Refused,
+    _attached,
+    check_cost,
+    parse_query,
+    query_words,
+    stemmed,
+    suggestion,
+)
 from search_index.parsing import words_query as _words_query
+from search_index.schema import ID_FIELD, looks_like_id
 from search_index.store import IndexMissing, SearchIndex
 from search_index.whoosh_internals import usable
-from search_index.whoosh_internals.postings import Postings
+from search_index.whoosh_internals.postings import Postings, leaf_term_docs
 
 __all__ = [
     "MAX_PAGE",
@@ -45,7 +56,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SORTS = ("relevance", "amount", "date")
+SORTS = ("relevance", "amount", "date", "amount_asc", "date_asc")  # amounts grouped by currency either way
 MAX_PAGE = 500  # deeper pages cost a full sort for little use; narrow the query instead
 NOT_BUILT = "The search index has not been built yet."
 
@@ -74,6 +85,9 @@ class SearchPage:
     hits: list[Hit] = field(default_factory=list)
     corrected: str | None = None
     notice: str | None = None  # why the query was refused or read differently, for the reader
+    process: str | None = None  # the ocid of the one process whose ocid or tender, award or contract id is `query`
+    # Facet -> (value, processes) among all the results, with the query and every filter applied (FACETS).
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -127,8 +141,9 @@ def _count(searcher: Searcher, query: Query, results) -> int:
 
 def _matching(
     searcher: Searcher, query: Query, text: str, sort: str, start: int, end: int, mask: np.ndarray | None
-) -> tuple[list[dict], int]:
-    """The stored fields of the page's hits, and how many documents match in all."""
+) -> tuple[list[dict], int, np.ndarray | None]:
+    """The stored fields of the page's hits, how many documents match in all, and which (None where only
+    Whoosh's matchers know: they are read again if the facets need them)."""
     columns = columns_of(searcher)
     postings = None if isinstance(query, Every) else postings_of(searcher)
     fast = postings.match(query) if postings is not None else None
@@ -136,12 +151,12 @@ def _matching(
         keep = columns.live()[fast.docnums] if mask is None else mask[fast.docnums]
         matched, scores = fast.docnums[keep], fast.scores[keep]
         ordered = _top(matched, scores, end) if sort == "relevance" else columns.order(matched, sort, end)
-        return [searcher.stored_fields(int(d)) for d in ordered[start:]], len(matched)
+        return [searcher.stored_fields(int(d)) for d in ordered[start:]], len(matched), matched
     if not isinstance(query, Every):
         check_cost(searcher, query, text)
     if sort == "relevance" and mask is None:
         results = searcher.search(query, limit=end)
-        return [hit.fields() for hit in results[start:end]], _count(searcher, query, results)
+        return [hit.fields() for hit in results[start:end]], _count(searcher, query, results), None
     if isinstance(query, Every):
         matched = np.flatnonzero(mask if mask is not None else columns.live())
     else:
@@ -150,8 +165,24 @@ def _matching(
             matched = matched[mask[matched]]
     if sort == "relevance":
         results = searcher.search(query, limit=end, filter=set(matched.tolist()))
-        return [hit.fields() for hit in results[start:end]], len(matched)
-    return [searcher.stored_fields(int(d)) for d in columns.order(matched, sort, end)[start:]], len(matched)
+        return [hit.fields() for hit in results[start:end]], len(matched), matched
+    ordered = columns.order(matched, sort, end)
+    return [searcher.stored_fields(int(d)) for d in ordered[start:]], len(matched), matched
+
+
+def identified(searcher: Searcher, text: str) -> str | None:
+    """The ocid of the one live process whose ocid, or tender, award or contract id, is the whole text."""
+    text = text.strip()
+    if not text or len(text) > 200 or " " in text:
+        return None
+    candidates = [Term("ocid", text)]
+    if ID_FIELD in searcher.schema and looks_like_id(text):
+        candidates.append(Term(ID_FIELD, text.lower()))
+    for term in candidates:
+        found = list(islice(searcher.docs_for_query(term), 2))
+        if len(found) == 1:
+            return searcher.stored_fields(found[0])["ocid"]
+    return None
 
 
 def search_processes(
@@ -162,13 +193,15 @@ def search_processes(
     page: int = 1,
     per_page: int = 20,
     filters: Filters | None = None,
+    facets: int = 0,
 ) -> SearchPage:
     """One page of processes matching `q` and `filters`; an empty query lists every process, newest first.
 
     Words, AND and phrases are matched and scored with numpy over the posting lists
     (search_index.whoosh_internals.postings); other query shapes go through Whoosh's matchers, within the limits
     of search_index.parsing. Filters are masks over the column arrays and non-relevance orders one numpy sort,
-    so neither depends on how many documents match. No query text raises: a refused query or a missing index
+    so neither depends on how many documents match. With `facets`, each facet's `facets` most frequent values
+    among all the results are counted, from the same arrays. No query text raises: a refused query or a missing index
     gives an empty page whose `notice` says why.
     """
     filters = filters or Filters()
@@ -181,13 +214,18 @@ def search_processes(
     except IndexMissing:
         result.notice = NOT_BUILT
         return result
+    result.process = identified(searcher, q)
     query = parse_query(searcher, q)
     if isinstance(query, Every) and sort == "relevance":
         sort = result.sort = "date"
-    mask = columns_of(searcher).mask(filters) if filters.active() else None
+    columns = columns_of(searcher)
+    postings = postings_of(searcher)
+    if postings is not None and columns.term_docs is None:
+        columns.term_docs = leaf_term_docs
+    mask = columns.mask(filters) if filters.active() else None
     start, end = (page - 1) * per_page, page * per_page
     try:
-        shown, total = _matching(searcher, query, q, sort, start, end, mask)
+        shown, total, matched = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
     except Refused as refusal:
         result.notice = str(refusal)
         return result
@@ -196,7 +234,7 @@ def search_processes(
         log.warning("query %r failed; searched as plain words", q, exc_info=True)
         query = _words_query(q.strip()[:MAX_QUERY_LENGTH])
         try:
-            shown, total = _matching(searcher, query, q, sort, start, end, mask)
+            shown, total, matched = _matching(searcher, stemmed(searcher, query), q, sort, start, end, mask)
         except Refused as refusal:
             result.notice = str(refusal)
             return result
@@ -205,6 +243,10 @@ def search_processes(
     marks = Highlighter(query_words(query))
     result.total = total
     result.hits = [_hit(f, marks) for f in shown]
+    if facets:
+        if matched is None:
+            matched = np.fromiter(searcher.docs_for_query(stemmed(searcher, query)), dtype=np.int64)
+        result.facets = columns.facet_counts(matched, facets)
     if not shown and total == 0 and q.strip():
         result.corrected = suggestion(searcher, query, q)
     return result

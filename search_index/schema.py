@@ -8,12 +8,21 @@ indexed on their own for field queries (`buyer:finanzas`). Filters and sorts rea
 `pairs` holds each two neighbouring words of `text` as one term ("entretien parcs"), so a phrase is found and
 scored by looking up its word pairs instead of decoding the word positions of every document that has all its
 words (seconds for a phrase of common words at a million documents).
+
+`stems` holds the words of `text` stemmed by the process's language (its release's `language`), each stem
+prefixed with that language ("fr_entretien"): a query carries no language, so its words are looked up in
+`text` as typed and, stemmed by each language in the index, in `stems`; an exact word scores in both and ranks
+above a stem match. `language` lists the languages the index holds. Both are absent from an index built before
+them: its queries are not stemmed until `portal reindex`.
 """
 
 from __future__ import annotations
 
-from whoosh.analysis import CharsetFilter, ShingleFilter, StandardAnalyzer
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from functools import lru_cache
+
+from whoosh.analysis import CharsetFilter, RegexTokenizer, ShingleFilter, SpaceSeparatedTokenizer, StandardAnalyzer
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.support.charset import accent_map
 
 # No stop words (the corpus mixes French, Spanish, Ukrainian and English, and phrases must match exactly) and no
@@ -25,6 +34,30 @@ PAIR_ANALYZER = ANALYZER | ShingleFilter(size=2, sep=" ")
 
 SEARCH_FIELD = "text"
 PAIR_FIELD = "pairs"  # the word pairs of SEARCH_FIELD
+STEM_FIELD = "stems"  # the words of SEARCH_FIELD stemmed by the document's language, "fr_entretien"
+LANGUAGE_FIELD = "language"  # the document's language, where a stemmer exists for it
+# Which date a date filter applies to -> its column: the last update, the tender, the award, the contract signing.
+DATE_COLUMNS = {"updated": "when", "tender": "tender_when", "award": "award_when", "signed": "signed_when"}
+ID_FIELD = "ids"  # the tender, award and contract ids of a process
+NAME_ANALYZER = RegexTokenizer(r"[^\n]+")  # one term per line: a whole name
+# Facet -> the field whose terms are its values ("year" comes from the `when` column).
+FACET_FIELDS = {
+    "buyer": "buyer_name",
+    "supplier": "supplier_names",
+    "method": "method",
+    "status": "status",
+    "currency": "currency",
+}
+
+
+def looks_like_id(text: str) -> bool:
+    """Whether text could be a tender, award or contract id a reader pasted: no spaces or commas, a digit, and
+    long enough that "1" or "2024" do not count."""
+    return 5 <= len(text) <= 200 and any(c.isdigit() for c in text) and not any(c.isspace() or c == "," for c in text)
+
+
+# An exact word weighs this much more than the same word's stem match.
+EXACT_BOOST = 2.0
 FIELD_QUERIES = ("title", "buyer", "suppliers")  # the fields a query can name
 # What sortable columns hold where a process has no amount or date. Columns keep numbers in Whoosh's unsigned
 # "sortable" form, where 0 is below every real value (Chicago publishes negative amounts): "largest first" and
@@ -38,6 +71,14 @@ def process_schema() -> Schema:
         text=TEXT(analyzer=ANALYZER),
         # How often each pair occurs, which scores a phrase; no positions to write.
         pairs=TEXT(analyzer=PAIR_ANALYZER, phrase=False),
+        # Already analysed and stemmed by `stemmed_text`: only split on spaces; no positions (no phrases).
+        stems=TEXT(analyzer=SpaceSeparatedTokenizer(), phrase=False),
+        language=KEYWORD(),
+        # The tender's, awards' and contracts' ids, for a pasted id to go straight to its process.
+        ids=KEYWORD(commas=True, lowercase=True),
+        # Facets: the buyer's and each supplier's name as published, one term each (names hold commas).
+        buyer_name=TEXT(analyzer=NAME_ANALYZER, phrase=False),
+        supplier_names=TEXT(analyzer=NAME_ANALYZER, phrase=False),
         title=TEXT(analyzer=ANALYZER, stored=True),
         description=STORED(),
         buyer=TEXT(analyzer=ANALYZER, stored=True),
@@ -50,4 +91,29 @@ def process_schema() -> Schema:
         amount_text=STORED(),
         when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
         date=STORED(),
+        # When the tender period started, the first award was made and the first contract signed (epoch seconds).
+        tender_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
+        award_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
+        signed_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
     )
+
+
+def stem_language(tag: str | None) -> str | None:
+    """The language a stemmer exists for, from a language tag ("fr-CA" -> "fr"); None where there is none."""
+    if not tag:
+        return None
+    primary = tag.split("-")[0].split("_")[0].lower()
+    return primary if primary.isalpha() and has_stemmer(primary) else None
+
+
+@lru_cache(maxsize=200_000)
+def stem(language: str, word: str) -> str:
+    """A folded word's term in STEM_FIELD for a language that has a stemmer ("fr", "entretiens" -> "fr_entretien")."""
+    return f"{language}_{stemmer_for_language(language)(word)}"
+
+
+def stemmed_text(text: str, language: str | None) -> str:
+    """STEM_FIELD's text: each word of `text` as ANALYZER reads it, stemmed; empty without a stemmer."""
+    if language is None:
+        return ""
+    return " ".join(stem(language, token.text) for token in ANALYZER(text))

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from search_index.query import SORTS, Filters
+from search_index.schema import DATE_COLUMNS
 
 MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the index's 64-bit columns
 # The index orders dates by midnight UTC of the day after `date_to`: the last day a date can name is the one
@@ -24,6 +25,8 @@ MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the 
 LATEST_DAY = date(9998, 12, 31)
 EARLIEST_DAY = date(1, 1, 1)
 MAX_TEXT = 100  # a filter value longer than this is not an amount or a date anyone typed
+FACET_PARAMETERS = ("buyer", "supplier", "method", "status", "year")  # each one value of the facet of its name
+MAX_NAME = 1000  # a buyer's or supplier's name, as published, is rarely longer
 
 
 class Problem(StrEnum):
@@ -36,6 +39,7 @@ class Problem(StrEnum):
     NEEDS_CURRENCY = "needs a currency"  # amounts are compared within one currency only
     SWAPPED = "swapped"  # from was after to
     NOT_SORT = "not a sort"
+    NOT_DATES = "not a kind of date"  # `dates` names which date the date filters apply to
 
 
 @dataclass(frozen=True)
@@ -173,9 +177,32 @@ def search_filters(args: Mapping[str, str]) -> tuple[Filters, list[Note]]:
         notes.append(Note("date_to", given("date_to"), Problem.SWAPPED))
         start, finish = finish, start
 
+    dates = given("dates") or "updated"
+    if dates not in DATE_COLUMNS:
+        notes.append(Note("dates", dates, Problem.NOT_DATES))
+        dates = "updated"
+
     sort = given("sort")
     if sort and sort not in SORTS:
         notes.append(Note("sort", sort, Problem.NOT_SORT))
 
-    filters = Filters(currency=currency, min_amount=low, max_amount=high, date_from=start, date_to=finish)
+    facets: list[tuple[str, str]] = []
+    for name in FACET_PARAMETERS:
+        chosen = (args.get(name) or "").strip()[:MAX_NAME]
+        if not chosen:
+            continue
+        if name == "year" and not _YEAR.fullmatch(chosen):
+            notes.append(Note(name, chosen[:MAX_TEXT], Problem.NOT_DATE))
+            continue
+        facets.append((name, chosen))
+
+    filters = Filters(
+        currency=currency,
+        min_amount=low,
+        max_amount=high,
+        date_from=start,
+        date_to=finish,
+        dates=dates,
+        facets=tuple(facets),
+    )
     return filters, notes

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 
 from portal.db import get_session
@@ -25,10 +27,20 @@ from portal.domain.processes import (
 )
 from portal.domain.vendor_figures import vendor_of_party
 from portal.public.params import search_filters
-from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format
+from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format, url_with
 from search_index.query import MAX_PAGE, SORTS, SearchPage, search_processes
 
 blueprint = Blueprint("public", __name__)
+FACET_LIMIT = 10  # values shown per facet, the most frequent first
+# Facet -> the query parameter that filters by one of its values.
+FACET_PARAMETER = {
+    "buyer": "buyer",
+    "supplier": "supplier",
+    "method": "method",
+    "status": "status",
+    "currency": "currency",
+    "year": "year",
+}
 ID = f"int(max={MAX_ID})"  # a path id: larger ones are 404 before the database is asked
 
 
@@ -105,10 +117,13 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
         "total": results.total,
         "corrected": results.corrected,
         "notice": results.notice,
+        # The process whose ocid, or tender, award or contract id, is the query: the page goes straight there.
+        "process": url_for("public.process", ocid=results.process) if results.process else None,
         "filters": filters,
         "notes": [
             {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
         ],
+        "facets": facet_links(results),
         "results": [
             {
                 "ocid": hit.ocid,
@@ -126,6 +141,21 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
     }
 
 
+def facet_links(results: SearchPage) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values among the results, with their counts and the search narrowed to each."""
+    return {
+        name: [
+            {
+                "value": value,
+                "count": count,
+                "url": url_with("public.search", **{FACET_PARAMETER[name]: value, "page": None}),
+            }
+            for value, count in values
+        ]
+        for name, values in results.facets.items()
+    }
+
+
 @page_route(blueprint, "/search", csv=True)
 def search() -> Response:
     filters, notes = search_filters(request.args)
@@ -137,7 +167,10 @@ def search() -> Response:
         page=asked,
         per_page=current_app.config["PER_PAGE"],
         filters=filters,
+        facets=FACET_LIMIT,
     )
+    if results.process and asked == 1 and requested_format() == "html":
+        return redirect(url_for("public.process", ocid=results.process))  # type: ignore[return-value]
     if asked > results.pages:
         # Rather than "page 500 of 2": there is no such page.
         if asked > MAX_PAGE and results.pages == MAX_PAGE:
@@ -149,11 +182,57 @@ def search() -> Response:
         partial(search_data, results, filters, notes, languages),
         table="results",
         results=results,
+        facets=facet_links(results),
         sorts=SORTS,
         filters=filters,
         notes=notes,
         languages=languages,
     )
+
+
+FEED_ENTRIES = 50  # the latest processes a feed lists
+
+
+@blueprint.get("/search.atom")
+def search_feed() -> Response:
+    """An Atom feed of a search: its processes most recently updated first, each entry's `updated` the
+    process's last release date, so a feed reader shows new and changed processes. No account needed."""
+    filters, _notes = search_filters(request.args)
+    q = request.args.get("q", "")
+    results = search_processes(
+        current_app.extensions["portal.search"], q=q, sort="date", page=1, per_page=FEED_ENTRIES, filters=filters
+    )
+    page = url_with("public.search", page=None, sort=None)
+    feed = url_with("public.search_feed", page=None, sort=None)
+    dates = [hit.date for hit in results.hits if hit.date is not None]
+    updated = max(dates).isoformat() if dates else "1970-01-01T00:00:00+00:00"
+    title = _("Search: %(query)s", query=q) if q.strip() else _("All processes")
+    # Links are relative, as everywhere on the site (a reader resolves them against the feed's own address): the
+    # request's Host header is never written into an answer. Ids are URNs of the search and of each ocid.
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"<title>{escape(title)}</title>",
+        f"<id>urn:portal:{escape(quote(feed, safe='/?=&'))}</id>",
+        f'<link rel="self" href="{escape(feed)}"/>',
+        f'<link rel="alternate" type="text/html" href="{escape(page)}"/>',
+        f"<updated>{updated}</updated>",
+        f"<author><name>{escape(_('Open procurement portal'))}</name></author>",
+    ]
+    for hit in results.hits:
+        link = url_for("public.process", ocid=hit.ocid)
+        summary = ", ".join(part for part in (hit.buyer, "; ".join(hit.suppliers), hit.status) if part)
+        lines += [
+            "<entry>",
+            f"<title>{escape(hit.title)}</title>",
+            f"<id>urn:ocid:{escape(quote(hit.ocid, safe=''))}</id>",
+            f'<link rel="alternate" type="text/html" href="{escape(link)}"/>',
+            f"<updated>{(hit.date.isoformat() if hit.date else updated)}</updated>",
+            f"<summary>{escape(summary)}</summary>" if summary else "",
+            "</entry>",
+        ]
+    lines.append("</feed>")
+    return Response("\n".join(line for line in lines if line), mimetype="application/atom+xml")
 
 
 def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> dict[str, Any]:

@@ -6,10 +6,11 @@ and term weights), so a posting list can be read a block at a time into numpy; i
 scores then become array operations. The scores are Whoosh's BM25F (same idf, same field-length
 normalisation), so the ranking is the one Whoosh would give.
 
-Only the query shapes this can answer exactly go this way: a word, words joined by AND, and phrases (found and
-scored by their word pairs in the catch-all field, with word positions checked where pairs alone cannot tell;
-elsewhere scored as the sum of their words). Anything else (OR, NOT, prefixes, ranges) returns None and goes
-through Whoosh's own matchers.
+Only the query shapes this can answer exactly go this way: a word, words joined by AND or OR (a word and its
+stems are an OR), words excluded from an AND (`NOT word`, `-word`), and phrases (found and scored by their word
+pairs in the catch-all field, with word positions checked where pairs alone cannot tell; elsewhere scored as the
+sum of their words). Anything else (NOT alone, prefixes, ranges) returns None and goes through Whoosh's own
+matchers.
 
 This reads Whoosh's on-disk format through the block reader's private methods (`_read_data`, `_next_block`)
 and decodes the Positions format by hand. `search_index.whoosh_internals.usable` checks the Whoosh version,
@@ -28,7 +29,7 @@ from pickle import loads
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.query import And, Phrase, Query, Term
+from whoosh.query import And, Not, Or, Phrase, Query, Term
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
@@ -39,7 +40,29 @@ from search_index.schema import PAIR_FIELD, SEARCH_FIELD
 CACHED_POSTINGS = 4_000_000
 LENGTH_OF_BYTE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.float64)
 LENGTH_OF_BYTE[0] = 1  # Whoosh scores a missing length as 1
+# An OR whose lists hold more than 1/DENSE_SHARE of the index's size in all is added up in a dense array.
+DENSE_SHARE = 32
 POSITION_SPAN = 1 << 32  # document numbers and word positions packed in one int64 key
+
+
+def _unfiltered(reader, field: str, text: str):
+    """A segment's posting list at its first block, deleted documents included. `reader.postings` wraps it in a
+    filter that has already stepped past the deleted documents at its start (past whole blocks of them), which
+    lost those postings from the term's document count, and so from its idf."""
+    return reader._terms.matcher(field, reader._text_to_bytes(field, text), reader.schema[field].format)
+
+
+def leaf_term_docs(reader, field: str, text: str) -> np.ndarray:
+    """A term's document numbers within one segment, deleted documents included, read a block at a time."""
+    if (field, text) not in reader:
+        return np.empty(0, dtype=np.int64)
+    matcher = _unfiltered(reader, field, text)
+    ids = []
+    while not matcher._atend:
+        matcher._read_data()
+        ids.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))
+        matcher._next_block()
+    return np.concatenate(ids) if ids else np.empty(0, dtype=np.int64)
 
 
 @dataclass
@@ -76,12 +99,23 @@ class Postings:
             if key in cache.terms:
                 cache.terms.move_to_end(key)
                 return cache.terms[key]
+        found = self.read(field, text)
+        with cache.lock:
+            if key not in cache.terms:
+                cache.terms[key] = found
+                cache.postings += len(found[0])
+            while cache.postings > CACHED_POSTINGS and len(cache.terms) > 1:
+                _, (dropped, _) = cache.terms.popitem(last=False)
+                cache.postings -= len(dropped)
+        return found
+
+    def read(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's (document numbers, weights), read from disk and not cached (facet values, read once)."""
         ids, weights = [], []
         for reader, offset in self.leaves:
             if (field, text) not in reader:
                 continue
-            matcher = reader.postings(field, text)
-            matcher = getattr(matcher, "child", matcher)  # unwrap the deleted-documents filter
+            matcher = _unfiltered(reader, field, text)
             while not matcher._atend:
                 matcher._read_data()
                 deltas, block_weights = matcher._data[0], matcher._data[1]
@@ -91,19 +125,9 @@ class Postings:
                 else:
                     weights.append(np.asarray(block_weights, dtype=np.float64))
                 matcher._next_block()
-        found = (
-            (np.concatenate(ids), np.concatenate(weights))
-            if ids
-            else (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64))
-        )
-        with cache.lock:
-            if key not in cache.terms:
-                cache.terms[key] = found
-                cache.postings += len(found[0])
-            while cache.postings > CACHED_POSTINGS and len(cache.terms) > 1:
-                _, (dropped, _) = cache.terms.popitem(last=False)
-                cache.postings -= len(dropped)
-        return found
+        if not ids:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
+        return np.concatenate(ids), np.concatenate(weights)
 
     def lengths(self, field: str) -> np.ndarray:
         """Each document's length in a field, as Whoosh stores it (one byte, decoded)."""
@@ -140,18 +164,48 @@ class Postings:
             return Matches(docnums, self.score(query.fieldname, docnums, weights) * query.boost)
         if isinstance(query, Phrase):
             return self._phrase(query)
-        if isinstance(query, And) and query.subqueries:
-            matched = [self.match(sub) for sub in query.subqueries]
-            parts = [part for part in matched if part is not None]
-            if len(parts) < len(matched):
+        if isinstance(query, Or) and query.subqueries and not query.minmatch and not query.scale:
+            # Whoosh's union: a document's score is the sum of the scores of the parts it matches.
+            found = [self.match(sub) for sub in query.subqueries]
+            if any(part is None for part in found):
                 return None
-            docnums = parts[0].docnums
-            for part in parts[1:]:
-                docnums = np.intersect1d(docnums, part.docnums, assume_unique=True)
+            union = [part for part in found if part is not None]
+            if sum(len(part.docnums) for part in union) * DENSE_SHARE > self.size:
+                # Long lists (a common word and its stems): add scores into one array the index's size, which
+                # costs less than sorting their concatenation. A part's documents are distinct, so `+=` adds once.
+                dense = np.zeros(self.size)
+                hit = np.zeros(self.size, dtype=bool)
+                for part in union:
+                    dense[part.docnums] += part.scores
+                    hit[part.docnums] = True
+                docnums = np.flatnonzero(hit)
+                return Matches(docnums, dense[docnums] * query.boost)
+            docnums = np.unique(np.concatenate([part.docnums for part in union]))
             scores = np.zeros(len(docnums))
-            for part in parts:
+            for part in union:
+                scores[np.searchsorted(docnums, part.docnums)] += part.scores
+            return Matches(docnums, scores * query.boost)
+        if isinstance(query, And) and query.subqueries:
+            wanted = [sub for sub in query.subqueries if not isinstance(sub, Not)]
+            excluded = [sub.query for sub in query.subqueries if isinstance(sub, Not)]
+            if not wanted:
+                return None  # only exclusions: every other document, which Whoosh's matchers walk
+            parts = [self.match(sub) for sub in wanted]
+            others = [self.match(sub) for sub in excluded]
+            if any(part is None for part in parts) or any(part is None for part in others):
+                return None
+            kept = [part for part in parts if part is not None]
+            docnums = kept[0].docnums
+            for part in kept[1:]:
+                docnums = np.intersect1d(docnums, part.docnums, assume_unique=True)
+            for other in others:
+                if other is not None:
+                    docnums = docnums[~np.isin(docnums, other.docnums, assume_unique=True)]
+            # Whoosh's matcher for an excluded part matches every other document with a score of 1.
+            scores = np.full(len(docnums), float(len(others)))
+            for part in kept:
                 scores += part.scores[np.searchsorted(part.docnums, docnums)]
-            return Matches(docnums, scores)
+            return Matches(docnums, scores * query.boost)
         return None
 
     def _phrase(self, query: Phrase) -> Matches | None:
@@ -190,8 +244,7 @@ class Postings:
             local = docnums[(docnums >= offset) & (docnums < end)] - offset
             if not len(local) or (field, word) not in reader:
                 continue
-            matcher = reader.postings(field, word)
-            matcher = getattr(matcher, "child", matcher)
+            matcher = _unfiltered(reader, field, word)
             wanted = 0  # index in `local` of the next document whose positions are wanted
             while not matcher._atend and wanted < len(local):
                 if matcher._maxid < local[wanted]:

@@ -49,7 +49,7 @@ def gzip_bomb(path: Path, gigabytes: int) -> Path:
     return path
 
 
-MEASURE = """
+MEASURE = r"""
 import json, re, sys
 from pathlib import Path
 from ingest.runner import run_ingest

@@ -61,6 +61,7 @@ ROUTES = sorted(
         "/search",
         "/search.json",
         "/search.csv",
+        "/search.atom",
         "/process/<ocid:ocid>",
         "/process/<ocid:ocid>.json",
         "/process/<ocid:ocid>.csv",
