@@ -28,7 +28,7 @@ from flask import Blueprint, Flask, Response, current_app, render_template, requ
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, ValidationError
 
 FORMATS = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
 SUFFIX = {"json": "_json", "csv": "_csv"}  # endpoint suffix of each twin: public.search -> public.search_json
@@ -76,7 +76,10 @@ class OcidConverter(BaseConverter):
     regex = r"[^/]+"
 
     def to_python(self, value: str) -> str:
-        return decode_ocid(value)
+        ocid = decode_ocid(value)
+        if "\x00" in ocid:  # no stored ocid holds a NUL (PostgreSQL text cannot): no such page
+            raise ValidationError()
+        return ocid
 
     def to_url(self, value: str) -> str:
         return encode_ocid(value)

@@ -319,3 +319,9 @@ def test_csv_columns_come_from_every_row():
         {"ocid": "a", "value.amount": "", "value.currency": ""},
         {"ocid": "b", "value.amount": "5.00", "value.currency": "CAD"},
     ]
+
+
+def test_an_ocid_holding_a_nul_is_no_page(client):
+    # PostgreSQL text cannot hold a NUL, so no stored ocid has one: a 404, not a database error.
+    assert client.get("/process/~00").status_code == 404
+    assert client.get("/process/a~00b.json").get_json()["status"] == 404
