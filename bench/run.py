@@ -292,7 +292,8 @@ class Bench:
         top = [v for v, _ in ranked[:6]]
         wanted = VENDOR_PAGE_REQUESTS // 5 if self.quick else VENDOR_PAGE_REQUESTS
         sample = [v for v, _ in ranked[:: max(1, len(ranked) // wanted)]][:wanted]
-        app = create_app({"DATABASE_URL": self.sqlite_url, "INDEX_DIR": str(self.index_dir)})
+        # Pages asked in process by the test client: no session crosses workers, so no secret key is needed.
+        app = create_app({"DATABASE_URL": self.sqlite_url, "INDEX_DIR": str(self.index_dir), "COMMAND_LINE": True})
         client = app.test_client()
         pages = _timed(client, [f"/vendor/{v}" for v in [*top, *sample]])
         query = "&".join(f"vendor={v}" for v in top)
