@@ -189,43 +189,35 @@ def _award_rows(
     return frame
 
 
-def _contract_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFrame:
+def _rows_of_processes(
+    session: Session, columns: Sequence, process_ids: Sequence[int], names: list[str]
+) -> pd.DataFrame:
+    """`columns` of the rows of these processes, read CHUNK processes at a time (bounded IN lists)."""
     found: list = []
     ids = sorted(set(process_ids))
+    process_id = columns[0].table.c.process_id
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        found += (
-            session.connection()
-            .execute(
-                select(
-                    Contract.process_id,
-                    Contract.contract_id,
-                    Contract.award_id,
-                    Contract.status,
-                    Contract.value_units,
-                    Contract.value_currency,
-                ).where(Contract.process_id.in_(chunk))
-            )
-            .all()
-        )
-    return pd.DataFrame(found, columns=["process_id", "contract_id", "award_id", "status", "units", "currency"])
+        found += session.connection().execute(select(*columns).where(process_id.in_(chunk))).all()
+    return pd.DataFrame(found, columns=names)
+
+
+def _contract_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFrame:
+    columns = (
+        Contract.process_id,
+        Contract.contract_id,
+        Contract.award_id,
+        Contract.status,
+        Contract.value_units,
+        Contract.value_currency,
+    )
+    names = ["process_id", "contract_id", "award_id", "status", "units", "currency"]
+    return _rows_of_processes(session, columns, process_ids, names)
 
 
 def _amendment_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFrame:
-    found: list = []
-    ids = sorted(set(process_ids))
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        found += (
-            session.connection()
-            .execute(
-                select(Amendment.process_id, Amendment.parent, Amendment.parent_id).where(
-                    Amendment.process_id.in_(chunk)
-                )
-            )
-            .all()
-        )
-    return pd.DataFrame(found, columns=["process_id", "parent", "parent_id"])
+    columns = (Amendment.process_id, Amendment.parent, Amendment.parent_id)
+    return _rows_of_processes(session, columns, process_ids, ["process_id", "parent", "parent_id"])
 
 
 def _enrich(session: Session, awards: pd.DataFrame) -> pd.DataFrame:
