@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
-from portal.domain.headline import counted, describe
+from portal.domain.headline import COUNTED, describe
 from portal.domain.ocds import from_units, loads
 from portal.domain.versions import Change, Version, current, differences, rank
 from portal.models import (
@@ -275,46 +275,72 @@ class SupplierAward:
     name_as_published: str
 
 
+SUPPLIER_AWARDS_PER_PAGE = 100  # awards on a page: a supplier with 130,000 awards is read a page at a time
+
+
 @dataclass
 class SupplierView:
     party: Party
-    awards: list[SupplierAward]
+    awards: list[SupplierAward]  # this page's, newest first
     spellings: list[str]
     totals: list[tuple[str, Decimal, int]]  # currency, total of committed awards, count
     buyers: list[tuple[Party, int]]
+    award_count: int = 0  # all of the supplier's awards
+    page: int = 1
+    pages: int = 1
 
 
-def get_supplier(session: Session, party_id: int) -> SupplierView:
+def get_supplier(session: Session, party_id: int, *, page: int = 1) -> SupplierView:
+    """A supplier's figures over all its awards (aggregated in SQL) and one page of the awards themselves."""
     party = session.get(Party, party_id)
     if party is None:
         raise NotFound(f"no supplier {party_id}")
+    of_party = AwardSupplier.party_id == party_id
+    award_count = session.scalar(select(func.count()).select_from(AwardSupplier).where(of_party)) or 0
+    if not award_count:
+        # A buyer or procuring entity has a party id too, but no supplier page.
+        raise NotFound(f"no supplier {party_id}")
+    pages = -(-award_count // SUPPLIER_AWARDS_PER_PAGE)
+    if not 1 <= page <= pages:
+        raise NotFound(f"this supplier's awards fill {pages} pages, not {page}")
     rows = session.execute(
         select(Award, AwardSupplier.name, Process)
         .join(AwardSupplier, AwardSupplier.award_id == Award.id)
         .join(Process, Process.id == Award.process_id)
-        .where(AwardSupplier.party_id == party_id)
+        .where(of_party)
         .options(selectinload(Process.buyer))
         .order_by(Award.date.desc().nulls_last(), Award.id)
+        .limit(SUPPLIER_AWARDS_PER_PAGE)
+        .offset((page - 1) * SUPPLIER_AWARDS_PER_PAGE)
     ).all()
-    if not rows:
-        # A buyer or procuring entity has a party id too, but no supplier page.
-        raise NotFound(f"no supplier {party_id}")
     awards = [SupplierAward(process=p, award=a, name_as_published=n) for a, n, p in rows]
-    totals: dict[str, list] = {}
-    for entry in awards:
-        award = entry.award
-        if award.value_amount is not None and counted(ValueBasis.AWARDS, award.status):
-            total = totals.setdefault(award.value_currency or "?", [Decimal(0), 0])
-            total[0] += award.value_amount
-            total[1] += 1
-    buyers: dict[int, list] = {}
-    for entry in awards:
-        if entry.process.buyer is not None:
-            buyers.setdefault(entry.process.buyer.id, [entry.process.buyer, 0])[1] += 1
+    counted_status = Award.status.in_(COUNTED[ValueBasis.AWARDS]) | Award.status.is_(None)  # as `counted` says
+    totals = session.execute(
+        select(Award.value_currency, func.sum(Award.value_units), func.count())
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .where(of_party, Award.value_units.is_not(None), counted_status)
+        .group_by(Award.value_currency)
+    ).all()
+    buyer_counts = session.execute(
+        select(Process.buyer_id, func.count())
+        .join(Award, Award.process_id == Process.id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .where(of_party, Process.buyer_id.is_not(None))
+        .group_by(Process.buyer_id)
+    ).all()
+    buyer_parties = {p.id: p for p in session.scalars(select(Party).where(Party.id.in_([b for b, _ in buyer_counts])))}
+    names = set(session.scalars(select(AwardSupplier.name).distinct().where(of_party)))
     return SupplierView(
         party=party,
         awards=awards,
-        spellings=sorted({entry.name_as_published for entry in awards} | {party.name}),
-        totals=sorted(((c, t, n) for c, (t, n) in totals.items()), key=lambda row: -row[2]),
-        buyers=sorted(((p, n) for p, n in buyers.values()), key=lambda row: (-row[1], row[0].name)),
+        spellings=sorted({name for name in names if name} | {party.name}),
+        totals=sorted(
+            ((c or "?", from_units(int(t or 0)) or Decimal(0), n) for c, t, n in totals), key=lambda row: -row[2]
+        ),
+        buyers=sorted(
+            ((buyer_parties[b], n) for b, n in buyer_counts if b is not None), key=lambda row: (-row[1], row[0].name)
+        ),
+        award_count=award_count,
+        page=page,
+        pages=pages,
     )

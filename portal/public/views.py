@@ -302,6 +302,10 @@ def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int 
         "identifier": {"scheme": party.scheme, "id": party.identifier} if party.identifier else None,
         "spellings": view.spellings,
         "totals": [{"currency": c, "amount": t, "awards": n} for c, t, n in view.totals],
+        "award_count": view.award_count,
+        "page": view.page,
+        "pages": view.pages,
+        "next": url_with(page=view.page + 1) if view.page < view.pages else None,
         "awards": [
             {
                 "ocid": a.process.ocid,
@@ -321,7 +325,7 @@ def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int 
 @page_route(blueprint, f"/supplier/<{ID}:party_id>", csv=True)
 def supplier(party_id: int) -> Response:
     session = get_session()
-    view = get_supplier(session, party_id)
+    view = get_supplier(session, party_id, page=_page_number())
     languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])
     vendor_id = vendor_of_party(session, party_id)
     data = partial(supplier_data, view, languages, vendor_id)
