@@ -295,6 +295,12 @@ def _flush_batch(
     batch.clear()
 
 
+def _note_merge_warnings(counts: Counts, location: str, merge_warnings: Counter[str]) -> None:
+    """ocdsmerge's warnings of one file as run notes, each once with how often it came."""
+    for message, times in merge_warnings.items():
+        counts.note(location, f"ocdsmerge: {message}" + (f" ({times} times)" if times > 1 else ""))
+
+
 def load_file(
     session: Session,
     source: Source,
@@ -342,8 +348,7 @@ def load_file(
     package.publisher_name, package.encoding = info.publisher_name, info.encoding[:40]
     for where, note in info.notes:
         counts.note(where, note)
-    for message, times in merge_warnings.items():
-        counts.note(location, f"ocdsmerge: {message}" + (f" ({times} times)" if times > 1 else ""))
+    _note_merge_warnings(counts, location, merge_warnings)
     if counts.releases_seen == 0:
         counts.note(location, "no releases found")
     return counts
@@ -636,6 +641,5 @@ def store_releases(
         if len(batch) >= BATCH:
             _flush_batch(session, package, batch, counts, loading, merge_warnings=merge_warnings)
     _flush_batch(session, package, batch, counts, loading, merge_warnings=merge_warnings)
-    for message, times in merge_warnings.items():
-        counts.note(location, f"ocdsmerge: {message}" + (f" ({times} times)" if times > 1 else ""))
+    _note_merge_warnings(counts, location, merge_warnings)
     return counts
