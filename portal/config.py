@@ -5,6 +5,7 @@ Each setting has embedded defaults that need no service running, so `make run` w
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -57,6 +58,25 @@ _OCID_PREFIX = re.compile(r"ocds-[a-z0-9]{6}(-[A-Za-z0-9]+)?")
 def _ocid_prefix(text: str) -> str:
     if not _OCID_PREFIX.fullmatch(text.strip()):
         raise SettingError(f"expected an ocid prefix such as ocds-a1b2c3 (ocds-, six letters or digits), got {text!r}")
+    return text.strip()
+
+
+def _addresses(text: str) -> tuple[str, ...]:
+    """A comma- or space-separated list of IP addresses or networks (`127.0.0.1, 10.0.0.0/8`)."""
+    found = []
+    for part in text.replace(",", " ").split():
+        try:
+            found.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise SettingError(
+                f"expected IP addresses or networks such as 127.0.0.1 or 10.0.0.0/8, got {part!r}"
+            ) from None
+    return tuple(found)
+
+
+def _redis_url(text: str) -> str:
+    if not text.strip().startswith(("redis://", "rediss://", "unix://")):
+        raise SettingError(f"expected a redis:// (or rediss://, unix://) URL, got {text!r}")
     return text.strip()
 
 
@@ -116,6 +136,44 @@ SETTINGS = (
         "the sources file `portal sources` runs (TOML; see Sources)",
     ),
     Setting("PER_PAGE", lambda _instance: 20, "search results per page (1 to 200)", _positive_int(1, 200)),
+    # Residents' concerns (portal/residents, portal/domain/concerns.py, portal/privacy.py).
+    Setting(
+        "CONCERN_EMAIL_DAYS",
+        lambda _instance: 90,
+        "days a resident's email is kept after their concern is closed; `portal concerns purge` deletes it then",
+        _positive_int(1, 3650),
+    ),
+    Setting(
+        "CONCERN_ANSWER_DAYS",
+        lambda _instance: 10,
+        "days a buyer has to answer a concern once it is published (the deadline shown on the page)",
+        _positive_int(1, 365),
+    ),
+    Setting(
+        "CONCERN_CLIENT_LIMIT",
+        lambda _instance: 5,
+        "concerns one client (address) may raise in 24 hours",
+        _positive_int(1, 10000),
+    ),
+    Setting(
+        "CONCERN_TENDER_LIMIT",
+        lambda _instance: 30,
+        "concerns one process may receive in 24 hours, from everyone",
+        _positive_int(1, 100000),
+    ),
+    Setting(
+        "REDIS_URL",
+        lambda _instance: None,
+        "where rate-limit counters and the day's address key live, shared by every worker; unset: in memory "
+        "(one process, development)",
+        _redis_url,
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        lambda _instance: (),
+        "addresses of the reverse proxies whose X-Forwarded-For is believed (e.g. 127.0.0.1); unset: none",
+        _addresses,
+    ),
 )
 
 

@@ -654,3 +654,74 @@ class AuditEntry(Base):
     content_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the content acted on
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Residents' concerns about tenders: moderated, answered in public. The author's email, if given, lives in its own
+# table (`ConcernContact`), is never shown, and is deleted a set number of days after the concern closes. No
+# address of the author is stored anywhere.
+
+
+class Concern(Base):
+    """A resident's concern about a process (by ocid, so it survives a recompile), with its official answer.
+
+    `text` is what the public sees once published; a moderator hiding personal data replaces it, and the words
+    hidden are not kept.
+    """
+
+    __tablename__ = "concern"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ocid: Mapped[str] = mapped_column(String(KEY_LENGTH), index=True)
+    category: Mapped[str] = mapped_column(String(60))  # ConcernCategory
+    text: Mapped[str] = mapped_column(Text)
+    # Red-flag indicator codes the concern cites (a list of strings); None when it cites none.
+    flags: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+    status: Mapped[str] = mapped_column(String(20), index=True)  # ConcernStatus
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answer_due: Mapped[datetime | None] = mapped_column(UTCDateTime())  # set on publication
+    rejection_reason: Mapped[str | None] = mapped_column(Text)  # for the author only, never shown
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    # True: recorded by a moderator from an answer the buyer gave by other means (letter, email, phone).
+    answer_by_other_means: Mapped[bool] = mapped_column(default=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # rejected, resolved or referred
+
+    events: Mapped[list[ConcernEvent]] = relationship(order_by="ConcernEvent.id", cascade="all, delete-orphan")
+
+
+class ConcernEvent(Base):
+    """One step of a concern's timeline: its status from then on, and when."""
+
+    __tablename__ = "concern_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concern.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # ConcernStatus
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id"))  # None: the resident
+
+
+class ConcernContact(Base):
+    """The email a resident left to hear of answers: apart from the concern, never rendered, deleted on schedule."""
+
+    __tablename__ = "concern_contact"
+
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concern.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+
+
+class OutboxMessage(Base):
+    """A notification to a resident, waiting to be sent (or, in development, only written here). Deleted with the
+    email it is addressed to."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    concern_id: Mapped[int] = mapped_column(ForeignKey("concern.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -175,6 +175,7 @@ class AuditAction(StrEnum):
     NOTICE_PUBLISHED = "notice published"
     NOTICE_AMENDED = "notice amended"
     FLAG_MODERATED = "flag moderated"
+    CONCERN_ANSWERED = "concern answered"  # an official answer to a resident's concern
 
 
 class NoticeKind(StrEnum):
@@ -208,3 +209,34 @@ class Check(StrEnum):
     DOCUMENT_LINK = "document link not http(s)"
     REASON_MISSING = "amendment without a reason"
     NOTHING_CHANGED = "amendment changes nothing"
+
+
+class ConcernCategory(StrEnum):
+    """What a resident's concern about a tender is about (the form's choices)."""
+
+    SPECIFICATION = "specification favours one vendor"
+    TOO_LITTLE_TIME = "too little time to bid"
+    PRICE = "price looks wrong"
+    CONFLICT_OF_INTEREST = "conflict of interest"
+    DELIVERY = "delivery not happening"
+    OTHER = "other"
+
+
+class ConcernStatus(StrEnum):
+    """Where a concern stands; each change is a step of its public timeline (rejected ones are never public)."""
+
+    RECEIVED = "received"  # waits in the moderation queue
+    PUBLISHED = "published"  # on the process page; the buyer's deadline runs
+    REJECTED = "rejected"  # not published; the reason goes to the author, if they left an email
+    ANSWERED = "answered"  # the buyer (or a moderator, for an answer received by other means) answered
+    RESOLVED = "resolved"  # closed: the matter is settled
+    REFERRED = "referred"  # closed: passed to an oversight body
+
+
+class ModerationAction(StrEnum):
+    """What a moderator does with a concern."""
+
+    PUBLISH = "publish"
+    REJECT = "reject"
+    RESOLVE = "resolve"
+    REFER = "refer"
