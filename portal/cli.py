@@ -25,6 +25,7 @@ from portal.database import upgrade_database
 from portal.domain.accounts import AccountError, create_account
 from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
+from portal.domain.concerns import purge_contacts
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -34,6 +35,7 @@ from portal.domain.vendors import (
     undo_decision,
 )
 from portal.models import IngestRun, Party, Source, SourceState, VendorDecision, VendorReview
+from portal.privacy import AnonymousRequestHandler
 from portal.resources import demo_data_folder, demo_sources_file
 from portal.vocabulary import Role
 from search_index.indexer import IndexBusy, IndexReport, rebuild, update_index
@@ -255,7 +257,24 @@ def serve(host: str, port: int) -> None:
             f"(make run PORT=8000, or portal serve --port 8000)"
         )
     click.echo(f"serving http://{host}:{port}/ (Ctrl+C stops it)")
-    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]  # Werkzeug's LocalProxy
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # Werkzeug's LocalProxy
+    # Log lines without the client's address (portal.privacy).
+    run_simple(host, port, app, threaded=True, request_handler=AnonymousRequestHandler)
+
+
+@cli.group("concerns")
+def concerns() -> None:
+    """Residents' concerns: deleting their emails on schedule."""
+
+
+@concerns.command("purge")
+def concerns_purge() -> None:
+    """Delete the emails (and unsent notifications) of concerns closed more than PORTAL_CONCERN_EMAIL_DAYS days
+    ago. Safe to run at any time, from cron too: it deletes only what is due."""
+    days = current_app.config["CONCERN_EMAIL_DAYS"]
+    with current_app.extensions["portal.sessions"].begin() as session:
+        purged = purge_contacts(session, days=days)
+    click.echo(f"{purged} email(s) deleted (concerns closed more than {days} days ago)")
 
 
 @cli.group("vendors")
