@@ -15,6 +15,7 @@ from portal.config import default_settings
 from portal.officials.views import blueprint as officials
 from portal.public.sources import blueprint as sources
 from portal.public.views import blueprint as public
+from portal.residents import views as residents
 from portal.resources import templates_folder
 from portal.vendors.views import blueprint as vendors
 from search_index.query import SearchIndex
@@ -38,4 +39,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sources)
     app.register_blueprint(vendors)
     app.register_blueprint(officials)
+    app.register_blueprint(residents.blueprint)
+    residents.init_app(app)
     return app

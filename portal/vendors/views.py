@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import format_percent
 
 from portal.db import get_session
+from portal.domain.concerns import buyer_responsiveness
 from portal.domain.ocds import from_units
 from portal.domain.vendor_figures import (
     MAX_COMPARED,
@@ -133,6 +134,8 @@ def entity_data(entity: Entity, kind: EntityKind) -> dict[str, Any]:
             for v, name, n in f.top_buyers
         ],
         "compare": url_for("vendors.compare", vendor=f.vendor_id) if kind == EntityKind.SUPPLIER else None,
+        # A buyer's residents' concerns: open, answered, past the deadline (portal.domain.concerns).
+        **({"concerns": buyer_responsiveness(get_session(), f.vendor_id)} if kind == EntityKind.BUYER else {}),
     }
 
 

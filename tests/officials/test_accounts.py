@@ -184,7 +184,7 @@ def test_every_post_without_a_csrf_token_is_refused(app, officials, signed_in):
     routes = _post_routes(app)
     assert "/officials/notices/new" in routes and "/officials/sign-in" in routes
     for rule in routes:
-        path = rule.replace("<int:account_id>", "1").replace("<int:notice_id>", "1")
+        path = rule.replace("<int:account_id>", "1").replace("<int:notice_id>", "1").replace("<int:concern_id>", "1")
         for data in ({}, {"csrf_token": "forged"}):
             response = client.post(path, data=data)
             assert response.status_code == 400, (path, data, response.status_code)
