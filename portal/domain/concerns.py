@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.domain.audit import append_entry
@@ -372,11 +372,18 @@ def buyer_responsiveness(session: Session, vendor_id: int) -> Responsiveness:
 
 
 def purge_contacts(session: Session, *, days: int, now: datetime | None = None) -> int:
-    """Delete the emails, and the notifications addressed to them, of concerns closed more than `days` days ago.
-    Returns how many emails were deleted. Deletes only what is due, so running it again (from cron) is safe."""
+    """Delete the emails, and the notifications addressed to them, of concerns closed more than `days` days ago,
+    and the words of those that were rejected. Returns how many emails were deleted. Deletes only what is due, so
+    running it again (from cron) is safe."""
     cutoff = (now or utcnow()) - timedelta(days=days)
     due = select(Concern.id).where(Concern.closed_at.is_not(None), Concern.closed_at < cutoff)
     count = session.scalar(select(func.count()).select_from(ConcernContact).where(ConcernContact.concern_id.in_(due)))
     session.execute(delete(OutboxMessage).where(OutboxMessage.concern_id.in_(due)))
     session.execute(delete(ConcernContact).where(ConcernContact.concern_id.in_(due)))
+    # A rejected concern was never moderated into public text: it may hold personal data, so its words go too.
+    session.execute(
+        update(Concern)
+        .where(Concern.id.in_(due), Concern.status == str(ConcernStatus.REJECTED))
+        .values(text="", rejection_reason=None)
+    )
     return int(count or 0)

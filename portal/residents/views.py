@@ -387,14 +387,14 @@ def moderate_view(concern_id: int) -> AnyResponse:
         db.rollback()
         return _concern_page(get_concern(db, concern_id), error=concern_messages()[problem.reason], status=422)
     db.commit()
-    flash(
-        {
-            ModerationAction.PUBLISH: _("Concern %(id)s published.", id=concern_id),
-            ModerationAction.REJECT: _("Concern %(id)s rejected.", id=concern_id),
-            ModerationAction.RESOLVE: _("Concern %(id)s closed as resolved.", id=concern_id),
-            ModerationAction.REFER: _("Concern %(id)s closed as referred.", id=concern_id),
-        }[action]
-    )
+    if action == ModerationAction.PUBLISH:
+        flash(_("Concern %(id)s published.", id=concern_id))
+    elif action == ModerationAction.REJECT:
+        flash(_("Concern %(id)s rejected.", id=concern_id))
+    elif action == ModerationAction.RESOLVE:
+        flash(_("Concern %(id)s closed as resolved.", id=concern_id))
+    else:
+        flash(_("Concern %(id)s closed as referred.", id=concern_id))
     return redirect(url_for("residents.queue"))
 
 

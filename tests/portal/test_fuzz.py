@@ -94,6 +94,14 @@ ROUTES = sorted(
         "/officials/notices/new",
         "/officials/notices/<int:notice_id>",
         "/officials/notices/<int:notice_id>/amend",
+        # Residents' concerns
+        "/process/<ocid:ocid>/concerns",
+        "/process/<ocid:ocid>/concerns.json",
+        "/process/<ocid:ocid>/concerns.atom",
+        "/privacy",
+        "/privacy.json",
+        "/officials/concerns",
+        "/officials/concerns/<int:concern_id>",
     ]
 )
 

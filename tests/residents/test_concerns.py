@@ -312,7 +312,10 @@ def test_emails_are_purged_days_after_closing_and_the_command_is_safe_to_repeat(
             still_open,
         ]
         assert session.scalars(select(OutboxMessage).where(OutboxMessage.concern_id == old)).all() == []
-        assert session.get(Concern, old) is not None  # the concern itself stays
+        purged = session.get(Concern, old)
+        assert purged is not None and purged.status == "rejected"  # the record stays, without the words
+        assert purged.text == "" and purged.rejection_reason is None
+        assert session.get(Concern, recent).text != ""  # published text is the public record
     again = runner.invoke(cli, ["concerns", "purge"])
     assert again.exit_code == 0 and "0 email(s) deleted" in again.output
 
