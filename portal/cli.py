@@ -25,7 +25,7 @@ from portal.database import upgrade_database
 from portal.domain.accounts import AccountError, create_account
 from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
-from portal.domain.concerns import purge_contacts
+from portal.domain.concerns import purge_contacts, take_unsent
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -275,6 +275,37 @@ def concerns_purge() -> None:
     with current_app.extensions["portal.sessions"].begin() as session:
         purged = purge_contacts(session, days=days)
     click.echo(f"{purged} email(s) deleted (concerns closed more than {days} days ago)")
+
+
+@concerns.command("mail")
+@click.option(
+    "--mbox",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The mail file to append to (default: mail/outbox.mbox in the instance folder).",
+)
+def concerns_mail(mbox: Path | None) -> None:
+    """Write the notifications waiting in the outbox to a mail file (mbox) and mark them sent: in development, the
+    stand-in for a mail server. The file holds residents' emails: it is mail, never a log; delete it when read."""
+    import mailbox
+    from email.message import EmailMessage
+
+    path = mbox or Path(current_app.instance_path) / "mail" / "outbox.mbox"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with current_app.extensions["portal.sessions"].begin() as session:
+        messages = take_unsent(session)
+        box = mailbox.mbox(str(path))
+        try:
+            for message in messages:
+                mail = EmailMessage()
+                mail["To"] = message.recipient
+                mail["From"] = "portal@localhost"
+                mail["Subject"] = message.subject
+                mail.set_content(message.body)
+                box.add(mail)
+            box.flush()
+        finally:
+            box.close()
+    click.echo(f"{len(messages)} message(s) written to {path}")
 
 
 @cli.group("vendors")

@@ -387,3 +387,15 @@ def purge_contacts(session: Session, *, days: int, now: datetime | None = None) 
         .values(text="", rejection_reason=None)
     )
     return int(count or 0)
+
+
+def take_unsent(session: Session) -> list[OutboxMessage]:
+    """The notifications not yet sent, oldest first, marked sent now: the caller delivers them in the same
+    transaction (a failure rolls the marks back)."""
+    messages = list(
+        session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id))
+    )
+    now = utcnow()
+    for message in messages:
+        message.sent_at = now
+    return messages

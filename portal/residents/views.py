@@ -46,7 +46,8 @@ from portal.security import current_account, requires
 from portal.vocabulary import ConcernCategory, ConcernStatus, ModerationAction, Role
 
 blueprint = Blueprint("residents", __name__)
-MAX_BODY = 32 * 1024  # bytes of a concern form: the text's 5,000 characters in any script, and the rest
+# Bytes of a concern form: 5,000 characters of four UTF-8 bytes each, percent-encoded (60,000), and the rest.
+MAX_BODY = 64 * 1024
 HONEYPOT = "website"  # a field people never see nor fill; a bot that fills it is answered as if it had succeeded
 FEED_ENTRIES = 50
 

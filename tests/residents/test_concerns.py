@@ -13,6 +13,7 @@ from portal.cli import cli
 from portal.domain.audit import verify_chain
 from portal.models import AuditEntry, Concern, ConcernContact, ConcernEvent, OutboxMessage, Process, VendorParty, utcnow
 from portal.vocabulary import AuditAction, EntityKind
+from tests.conftest import missing
 from tests.officials.conftest import csrf_token
 from tests.residents.conftest import EMAIL, RESIDENT, RESIDENT_V6, client_from, raise_concern, raise_form
 
@@ -215,7 +216,7 @@ def test_fields_and_size_are_checked(app, roads_ocid, resident, sessions):
         assert response.status_code == 422, field
         assert f'id="concern-e-{field}"' in response.get_data(as_text=True)
     assert raise_concern(resident, roads_ocid, text="x" * 5001).status_code == 422
-    assert raise_concern(resident, roads_ocid, text="é" * 9000).status_code == 413
+    assert raise_concern(resident, roads_ocid, text="é" * 12000).status_code == 413
     assert resident.post("/process/no-such-ocid/concerns", data=raise_form(resident, roads_ocid)).status_code == 404
     with sessions() as session:
         assert session.scalars(select(Concern)).all() == []
@@ -434,3 +435,47 @@ def test_concern_event_rows_follow_the_timeline(app, roads_ocid, resident, signe
         steps = session.scalars(select(ConcernEvent.status).order_by(ConcernEvent.id)).all()
         assert steps == ["received", "published", "referred"]
     assert _moderate(moderator, concern_id, action="resolve").status_code == 422  # closed already
+
+
+def test_with_redis_the_limit_is_shared_by_every_app_instance(database_url, tmp_path, roads_ocid):
+    """Two app instances (two workers) share Redis: the second sees the first one's count."""
+    import secrets
+
+    import redis
+
+    from portal.privacy import REDIS_COUNTER, RedisKey, pseudonym
+    from tests.conftest import make_app
+    from tests.residents.test_privacy import REDIS_URL
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as error:
+        missing(f"Redis not reachable at {REDIS_URL}: {error}")
+    # A fresh client each run: counters in Redis outlive the test by up to a day.
+    address = f"2001:db8:{secrets.randbelow(0xFFFF):x}:{secrets.randbelow(0xFFFF):x}::1"
+    workers = [make_app(database_url, tmp_path / f"w{n}", REDIS_URL=REDIS_URL, CONCERN_CLIENT_LIMIT=2) for n in (1, 2)]
+    try:
+        assert raise_concern(client_from(workers[0], address), roads_ocid).status_code == 303
+        assert raise_concern(client_from(workers[1], address), roads_ocid).status_code == 303
+        assert raise_concern(client_from(workers[0], address), roads_ocid).status_code == 429
+    finally:
+        connection = redis.Redis.from_url(REDIS_URL)
+        connection.delete(REDIS_COUNTER + "client:" + pseudonym(RedisKey(connection).current(), address))
+        for app in workers:
+            app.extensions["portal.engine"].dispose()
+
+
+def test_the_outbox_is_written_to_a_mail_file_once(app, roads_ocid, resident, signed_in, sessions, tmp_path):
+    import mailbox
+
+    raise_concern(resident, roads_ocid)
+    (concern_id,) = _ids(sessions)
+    _moderate(signed_in("moderator"), concern_id, action="reject", reason="Not about this tender.")
+    runner, path = app.test_cli_runner(), tmp_path / "out.mbox"
+    result = runner.invoke(cli, ["concerns", "mail", "--mbox", str(path)])
+    assert result.exit_code == 0 and "2 message(s)" in result.output, result.output
+    mails = list(mailbox.mbox(str(path)))
+    assert [m["To"] for m in mails] == [EMAIL, EMAIL]
+    assert "Not about this tender." in mails[1].get_payload()
+    assert "0 message(s)" in runner.invoke(cli, ["concerns", "mail", "--mbox", str(path)]).output
+    assert len(mailbox.mbox(str(path))) == 2

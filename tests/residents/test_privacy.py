@@ -179,3 +179,19 @@ def test_make_limiter_uses_redis_when_configured(redis_client):
     assert isinstance(limiter.key, RedisKey) and isinstance(limiter.counters, RedisCounters)
     limiter = privacy.make_limiter(redis_url=None, client_limit=1, tender_limit=1)
     assert limiter.key is privacy.PROCESS_KEY and isinstance(limiter.counters, MemoryCounters)
+
+
+def test_the_settings_read_proxies_and_redis_urls(tmp_path):
+    from portal.config import SettingError, default_settings
+
+    read = default_settings(
+        str(tmp_path), {"PORTAL_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8 ::1", "PORTAL_REDIS_URL": REDIS_URL}
+    )
+    assert read["TRUSTED_PROXIES"] == ("127.0.0.1/32", "10.0.0.0/8", "::1/128")
+    assert read["REDIS_URL"] == REDIS_URL
+    defaults = default_settings(str(tmp_path), {})
+    assert defaults["TRUSTED_PROXIES"] == () and defaults["REDIS_URL"] is None
+    assert defaults["CONCERN_EMAIL_DAYS"] == 90
+    for name, value in (("TRUSTED_PROXIES", "localhost"), ("REDIS_URL", "127.0.0.1:6379")):
+        with pytest.raises(SettingError, match=f"PORTAL_{name}"):
+            default_settings(str(tmp_path), {f"PORTAL_{name}": value})
