@@ -550,6 +550,10 @@ class VendorReview(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open")  # ReviewStatus
+    # Settled by an official (merged, or kept apart): who, when, and the merge decision it made, if any.
+    settled_by: Mapped[str | None] = mapped_column(Text)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class VendorDecision(Base):

@@ -175,6 +175,12 @@ class AuditAction(StrEnum):
     NOTICE_PUBLISHED = "notice published"
     NOTICE_AMENDED = "notice amended"
     FLAG_MODERATED = "flag moderated"
+    # Vendor entities: an administrator's merge, split, undo, and settling of the review queue.
+    VENDORS_MERGED = "vendors merged"
+    VENDOR_SPLIT = "vendor split"
+    VENDOR_DECISION_UNDONE = "vendor decision undone"
+    VENDOR_REVIEW_SETTLED = "vendor review settled"
+    VENDOR_REVIEW_REOPENED = "vendor review reopened"
 
 
 class NoticeKind(StrEnum):

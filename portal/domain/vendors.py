@@ -29,8 +29,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from portal.domain.audit import append_entry
 from portal.models import AwardSupplier, Party, ProcessParty, Vendor, VendorDecision, VendorParty, VendorReview, utcnow
-from portal.vocabulary import DecisionAction, EntityKind, Evidence, PartyRole, ReviewReason, ReviewStatus
+from portal.vocabulary import AuditAction, DecisionAction, EntityKind, Evidence, PartyRole, ReviewReason, ReviewStatus
 
 RULES_FILE = Path(__file__).with_name("vendor_rules.toml")
 KEY_LENGTH = 400  # vendor_party.words and .id_key are indexed: longer keys are replaced by their digest
@@ -536,20 +537,26 @@ def _write(
                 session.execute(update(Vendor).where(Vendor.id == vendor_id).values(merged_into_id=target))
                 report.retired += 1
 
+    # Open reviews the rules no longer propose go; those still proposed keep their row (and the number an
+    # official may be looking at on the review page).
+    wanted = {(r.party_a, r.party_b, r.reason) for r in resolution.reviews}
+    open_reviews = select(VendorReview.id, VendorReview.party_a, VendorReview.party_b, VendorReview.reason).where(
+        VendorReview.kind == kind, VendorReview.status == ReviewStatus.OPEN
+    )
+    stale: set[int] = set()
     scope = list(names)
     for start in range(0, len(scope), 500):
         chunk = scope[start : start + 500]
         session.execute(delete(VendorParty).where(VendorParty.kind == kind, VendorParty.party_id.in_(chunk)))
-        session.execute(
-            delete(VendorReview).where(
-                VendorReview.kind == kind,
-                VendorReview.status == ReviewStatus.OPEN,
-                VendorReview.party_a.in_(chunk) | VendorReview.party_b.in_(chunk),
-            )
-        )
+        if not whole:
+            in_chunk = open_reviews.where(VendorReview.party_a.in_(chunk) | VendorReview.party_b.in_(chunk))
+            stale |= {i for i, a, b, reason in session.execute(in_chunk) if (a, b, reason) not in wanted}
     if whole:
         session.execute(delete(VendorParty).where(VendorParty.kind == kind))
-        session.execute(delete(VendorReview).where(VendorReview.kind == kind, VendorReview.status == ReviewStatus.OPEN))
+        stale = {i for i, a, b, reason in session.execute(open_reviews) if (a, b, reason) not in wanted}
+    stale_list = sorted(stale)
+    for start in range(0, len(stale_list), 500):
+        session.execute(delete(VendorReview).where(VendorReview.id.in_(stale_list[start : start + 500])))
     mappings = []
     for p, vendor_id in assigned.items():
         reading = resolution.readings[p]
@@ -572,10 +579,12 @@ def _write(
             report.merged_parties += 1
     if mappings:
         session.execute(insert(VendorParty), mappings)
-    closed = {
-        (a, b, reason)
-        for a, b, reason in session.execute(
-            select(VendorReview.party_a, VendorReview.party_b, VendorReview.reason).where(VendorReview.kind == kind)
+    present = {
+        (a, b, reason): status
+        for a, b, reason, status in session.execute(
+            select(VendorReview.party_a, VendorReview.party_b, VendorReview.reason, VendorReview.status).where(
+                VendorReview.kind == kind
+            )
         )
     }
     fresh = [
@@ -588,11 +597,15 @@ def _write(
             "detail": r.detail,
         }
         for r in resolution.reviews
-        if (r.party_a, r.party_b, r.reason) not in closed
+        if (r.party_a, r.party_b, r.reason) not in present
     ]
     if fresh:
         session.execute(insert(VendorReview), fresh)
-    report.reviews = len(fresh)
+    # Open for review after this run: the new pairs and those still proposed (settled pairs are not asked again).
+    report.reviews = sum(
+        present.get((r.party_a, r.party_b, r.reason), ReviewStatus.OPEN) == ReviewStatus.OPEN
+        for r in resolution.reviews
+    )
     return report
 
 
@@ -613,7 +626,25 @@ def resolve_all(session: Session, *, incremental: bool = False) -> list[ResolveR
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# An official's merge and split, recorded and reversible.
+# An official's merge and split, recorded and reversible, and appended to the audit trail (`actor_id` is the
+# account that decided; None from the command line).
+
+
+def _audit_decision(
+    session: Session, decision: VendorDecision, action: AuditAction, actor_id: int | None, **extra: object
+) -> None:
+    """The trail keeps ids and the hash of what was decided; the decision row itself keeps the words."""
+    content = {
+        "decision": decision.id,
+        "kind": decision.kind,
+        "action": decision.action,
+        "party_ids": list(decision.party_ids),
+        "apart_from": list(decision.apart_from or ()),
+        "by": decision.by,
+        "reason": decision.reason,
+        **extra,
+    }
+    append_entry(session, action=action, subject=f"vendor-decision:{decision.id}", content=content, actor_id=actor_id)
 
 
 def _vendor_parties(session: Session, vendor_id: int) -> tuple[Vendor, list[int]]:
@@ -626,7 +657,9 @@ def _vendor_parties(session: Session, vendor_id: int) -> tuple[Vendor, list[int]
     return vendor, parties
 
 
-def merge_vendors(session: Session, *, vendor_ids: Sequence[int], by: str, reason: str = "") -> VendorDecision:
+def merge_vendors(
+    session: Session, *, vendor_ids: Sequence[int], by: str, reason: str = "", actor_id: int | None = None
+) -> VendorDecision:
     """Record that these entities are one organisation, and rerun resolution for their kind."""
     if len(set(vendor_ids)) < 2:
         raise VendorError("a merge needs two vendors or more")
@@ -642,12 +675,19 @@ def merge_vendors(session: Session, *, vendor_ids: Sequence[int], by: str, reaso
     )
     session.add(decision)
     session.flush()
+    _audit_decision(session, decision, AuditAction.VENDORS_MERGED, actor_id, vendor_ids=sorted(set(vendor_ids)))
     resolve_parties(session, kind=EntityKind(decision.kind))
     return decision
 
 
 def split_vendor(
-    session: Session, *, vendor_id: int, party_ids: Sequence[int], by: str, reason: str = ""
+    session: Session,
+    *,
+    vendor_id: int,
+    party_ids: Sequence[int],
+    by: str,
+    reason: str = "",
+    actor_id: int | None = None,
 ) -> VendorDecision:
     """Record that these parties are not the rest of the entity's organisation, and rerun resolution."""
     vendor, parties = _vendor_parties(session, vendor_id)
@@ -664,20 +704,165 @@ def split_vendor(
     )
     session.add(decision)
     session.flush()
+    _audit_decision(session, decision, AuditAction.VENDOR_SPLIT, actor_id, vendor_ids=[vendor_id])
     resolve_parties(session, kind=EntityKind(vendor.kind))
     return decision
 
 
-def undo_decision(session: Session, *, decision_id: int) -> VendorDecision:
+def undo_decision(session: Session, *, decision_id: int, actor_id: int | None = None) -> VendorDecision:
+    """Mark the decision undone (it stays on record) and rerun resolution without it; a review it settled opens
+    again."""
     decision = session.get(VendorDecision, decision_id)
     if decision is None:
         raise VendorError(f"no decision {decision_id}")
     if decision.undone_at is not None:
         raise VendorError(f"decision {decision_id} was already undone")
     decision.undone_at = utcnow()
+    session.execute(
+        update(VendorReview)
+        .where(VendorReview.decision_id == decision.id)
+        .values(status=ReviewStatus.OPEN, settled_by=None, settled_at=None, decision_id=None)
+    )
     session.flush()
+    _audit_decision(session, decision, AuditAction.VENDOR_DECISION_UNDONE, actor_id)
     resolve_parties(session, kind=EntityKind(decision.kind))
     return decision
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The review queue: pairs the rules would not merge on their own, settled by an official.
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A pair in the queue as an official sees it: both parties with their names, publishers and entities."""
+
+    review: VendorReview
+    names: tuple[str, str]
+    publishers: tuple[str | None, str | None]
+    vendors: tuple[int | None, int | None]
+
+    @property
+    def mergeable(self) -> bool:
+        """Two entities today (a party published under two names is one party: it can only be acknowledged)."""
+        a, b = self.vendors
+        return a is not None and b is not None and a != b
+
+
+def review_queue(
+    session: Session, *, status: ReviewStatus = ReviewStatus.OPEN, kind: EntityKind | None = None, limit: int = 50
+) -> list[ReviewItem]:
+    """Reviews identifier conflicts first (registers reuse ids: the likeliest wrong merge), then by score."""
+    query = select(VendorReview).where(VendorReview.status == status)
+    if kind is not None:
+        query = query.where(VendorReview.kind == kind)
+    first = (VendorReview.reason != ReviewReason.IDENTIFIER_NAMES_DISAGREE).asc()
+    reviews = list(session.scalars(query.order_by(first, VendorReview.score.desc(), VendorReview.id).limit(limit)))
+    ids = sorted({r.party_a for r in reviews} | {r.party_b for r in reviews})
+    parties = {}
+    entity: dict[tuple[int, str], int] = {}
+    if ids:
+        parties = {p.id: p for p in session.scalars(select(Party).where(Party.id.in_(ids)))}
+        for party_id, kind_, vendor_id in session.execute(
+            select(VendorParty.party_id, VendorParty.kind, VendorParty.vendor_id).where(VendorParty.party_id.in_(ids))
+        ):
+            entity[(party_id, kind_)] = vendor_id
+    return [
+        ReviewItem(
+            review=r,
+            names=(parties[r.party_a].name, parties[r.party_b].name),
+            publishers=(parties[r.party_a].publisher, parties[r.party_b].publisher),
+            vendors=(entity.get((r.party_a, r.kind)), entity.get((r.party_b, r.kind))),
+        )
+        for r in reviews
+    ]
+
+
+def _open_review(session: Session, review_id: int) -> VendorReview:
+    review = session.get(VendorReview, review_id)
+    if review is None:
+        raise VendorError(f"no review {review_id}")
+    if review.status != ReviewStatus.OPEN:
+        raise VendorError(f"review {review_id} was settled already ({review.status})")
+    return review
+
+
+def _audit_review(session: Session, review: VendorReview, action: AuditAction, actor_id: int | None) -> None:
+    content = {
+        "review": review.id,
+        "kind": review.kind,
+        "parties": [review.party_a, review.party_b],
+        "reason": review.reason,
+        "status": review.status,
+        "decision": review.decision_id,
+        "by": review.settled_by,
+    }
+    append_entry(session, action=action, subject=f"vendor-review:{review.id}", content=content, actor_id=actor_id)
+
+
+def settle_review(
+    session: Session,
+    *,
+    review_id: int,
+    status: ReviewStatus,
+    by: str,
+    reason: str = "",
+    actor_id: int | None = None,
+) -> VendorReview:
+    """Settle a pair: MERGED merges the two parties' entities (a decision, undoable: undoing it reopens the
+    review); KEPT_APART closes the review, so later runs do not propose the pair again (`reopen_review`)."""
+    review = _open_review(session, review_id)
+    if status == ReviewStatus.MERGED:
+        vendors = [
+            session.scalar(
+                select(VendorParty.vendor_id).where(VendorParty.party_id == p, VendorParty.kind == review.kind)
+            )
+            for p in (review.party_a, review.party_b)
+        ]
+        if None in vendors or vendors[0] == vendors[1]:
+            raise VendorError(f"the parties of review {review_id} are one entity already: keep them apart or leave it")
+        # Settled before the rerun, so that the rerun neither deletes nor proposes the pair again.
+        review.status, review.settled_by, review.settled_at = ReviewStatus.MERGED, by, utcnow()
+        session.flush()
+        decision = merge_vendors(
+            session, vendor_ids=[v for v in vendors if v is not None], by=by, reason=reason, actor_id=actor_id
+        )
+        review.decision_id = decision.id
+    elif status == ReviewStatus.KEPT_APART:
+        review.status, review.settled_by, review.settled_at = ReviewStatus.KEPT_APART, by, utcnow()
+    else:
+        raise VendorError("a review is settled as merged or as kept apart")
+    session.flush()
+    _audit_review(session, review, AuditAction.VENDOR_REVIEW_SETTLED, actor_id)
+    return review
+
+
+def reopen_review(session: Session, *, review_id: int, actor_id: int | None = None) -> VendorReview:
+    """Put a pair kept apart back in the queue (a merged one reopens when its decision is undone)."""
+    review = session.get(VendorReview, review_id)
+    if review is None:
+        raise VendorError(f"no review {review_id}")
+    if review.status != ReviewStatus.KEPT_APART:
+        raise VendorError(f"review {review_id} is {review.status}: only a pair kept apart is reopened here")
+    review.status, review.settled_by, review.settled_at = ReviewStatus.OPEN, None, None
+    session.flush()
+    _audit_review(session, review, AuditAction.VENDOR_REVIEW_REOPENED, actor_id)
+    return review
+
+
+def vendor_parties(session: Session, vendor_id: int) -> list[tuple[Party, str, str]]:
+    """An entity's parties with why each belongs (evidence, detail), for choosing which to split off."""
+    rows = session.execute(
+        select(Party, VendorParty.evidence, VendorParty.detail)
+        .join(VendorParty, VendorParty.party_id == Party.id)
+        .where(VendorParty.vendor_id == vendor_id)
+        .order_by(Party.id)
+    ).all()
+    return [(party, evidence, detail) for party, evidence, detail in rows]
+
+
+def recent_decisions(session: Session, *, limit: int = 50) -> list[VendorDecision]:
+    return list(session.scalars(select(VendorDecision).order_by(VendorDecision.id.desc()).limit(limit)))
 
 
 def count_vendors(session: Session) -> dict[str, int]:
