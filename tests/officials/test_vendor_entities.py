@@ -79,7 +79,7 @@ def test_every_form_needs_its_csrf_token(signed_in, vendors_loaded):  # noqa: F8
     with vendors_loaded() as session:
         assert session.query(VendorDecision).count() == 0
     html = admin.get(f"{PAGE}?q=acme&vendor={ids['acme']}").get_data(as_text=True)
-    assert html.count("<form method=\"post\"") == html.count('name="csrf_token"')
+    assert html.count('<form method="post"') == html.count('name="csrf_token"')
 
 
 def test_an_administrator_merges_two_vendors_and_undoes_it(app, client, signed_in, vendors_loaded):  # noqa: F811
@@ -93,7 +93,12 @@ def test_an_administrator_merges_two_vendors_and_undoes_it(app, client, signed_i
     assert merged.status_code == 302 and merged.headers["Location"].startswith(PAGE)
     with vendors_loaded() as session:
         decision = session.query(VendorDecision).one()
-        assert (decision.action, decision.by, decision.reason, decision.undone_at) == ("merge", "admin", "one firm", None)
+        assert (decision.action, decision.by, decision.reason, decision.undone_at) == (
+            "merge",
+            "admin",
+            "one firm",
+            None,
+        )
         survivor = vendor_of(session, A, "Beta Builders Inc").vendor_id
         assert vendor_of(session, B, "Beta Builders LLC").vendor_id == survivor
         gone = ({ids["beta"], ids["beta_llc"]} - {survivor}).pop()
@@ -118,7 +123,9 @@ def test_an_administrator_merges_two_vendors_and_undoes_it(app, client, signed_i
     assert undone.status_code == 302
     with vendors_loaded() as session:
         assert session.get(VendorDecision, decision.id).undone_at is not None
-        assert vendor_of(session, A, "Beta Builders Inc").vendor_id != vendor_of(session, B, "Beta Builders LLC").vendor_id
+        assert (
+            vendor_of(session, A, "Beta Builders Inc").vendor_id != vendor_of(session, B, "Beta Builders LLC").vendor_id
+        )
         assert session.get(Vendor, gone).merged_into_id is None
     assert client.get(f"/vendor/{gone}").status_code == 200  # its parties came back to it
     trail = _trail(vendors_loaded)
@@ -148,9 +155,12 @@ def test_an_administrator_splits_a_party_off_and_undoes_it(client, signed_in, ve
 
     all_parties = _post(admin, f"{PAGE}/{ids['acme']}/split", party_ids=[ids["acme_corp_party"]])
     assert all_parties.status_code == 422  # that party is not in the entity any more
-    assert admin.post(
-        f"{PAGE}/{ids['acme']}/split", data={"csrf_token": csrf_token(admin, PAGE), "party_ids": "x"}
-    ).status_code == 400
+    assert (
+        admin.post(
+            f"{PAGE}/{ids['acme']}/split", data={"csrf_token": csrf_token(admin, PAGE), "party_ids": "x"}
+        ).status_code
+        == 400
+    )
 
     assert _post(admin, f"{PAGE}/decisions/{decision.id}/undo").status_code == 302
     with vendors_loaded() as session:
@@ -168,7 +178,12 @@ def test_the_review_queue_is_settled_from_the_page(sessions, signed_in, vendors_
         "date": "2022-07-01T00:00:00Z",
         "tag": ["award"],
         "parties": [
-            {"id": "zeta", "name": "Zeta Holdings", "identifier": {"scheme": "XX-REG", "id": "111"}, "roles": ["supplier"]}
+            {
+                "id": "zeta",
+                "name": "Zeta Holdings",
+                "identifier": {"scheme": "XX-REG", "id": "111"},
+                "roles": ["supplier"],
+            }
         ],
         "awards": [{"id": "a9", "status": "active", "suppliers": [{"id": "zeta", "name": "Zeta Holdings"}]}],
     }
@@ -206,7 +221,9 @@ def test_the_review_queue_is_settled_from_the_page(sessions, signed_in, vendors_
     with sessions() as session:
         review = session.get(VendorReview, forms)
         assert review.status == ReviewStatus.MERGED and review.decision_id is not None
-        assert vendor_of(session, A, "Beta Builders Inc").vendor_id == vendor_of(session, B, "Beta Builders LLC").vendor_id
+        assert (
+            vendor_of(session, A, "Beta Builders Inc").vendor_id == vendor_of(session, B, "Beta Builders LLC").vendor_id
+        )
         decision_id = review.decision_id
     assert [e.action for e in _trail(sessions)[-2:]] == [AuditAction.VENDORS_MERGED, AuditAction.VENDOR_REVIEW_SETTLED]
     assert _post(admin, f"{PAGE}/reviews/{forms}/settle", outcome="merged").status_code == 422  # settled already
@@ -215,7 +232,9 @@ def test_the_review_queue_is_settled_from_the_page(sessions, signed_in, vendors_
     with sessions() as session:
         review = session.get(VendorReview, forms)
         assert (review.status, review.decision_id, review.settled_by) == (ReviewStatus.OPEN, None, None)
-        assert vendor_of(session, A, "Beta Builders Inc").vendor_id != vendor_of(session, B, "Beta Builders LLC").vendor_id
+        assert (
+            vendor_of(session, A, "Beta Builders Inc").vendor_id != vendor_of(session, B, "Beta Builders LLC").vendor_id
+        )
         assert verify_chain(session).intact
 
 
