@@ -443,25 +443,33 @@ def resolve_parties(session: Session, *, kind: EntityKind, incremental: bool = F
 
 
 def _neighbourhood(session: Session, kind: EntityKind) -> set[int]:
-    """The parties of `kind` without an entity yet, with every party of the entities they could join."""
+    """The parties of `kind` without an entity yet, or renamed since they were resolved, with every party of the
+    entities they could join and of the entities the renamed ones are in now."""
     roles = ROLES[kind]
-    known = select(VendorParty.party_id).where(VendorParty.kind == kind)
+    known = select(VendorParty.party_id).where(VendorParty.kind == kind, VendorParty.renamed.is_(False))
+    columns = select(Party.id, Party.name, Party.scheme, Party.identifier, Party.publisher)
     new = session.execute(
-        select(Party.id, Party.name, Party.scheme, Party.identifier, Party.publisher)
-        .where(Party.id.in_(select(ProcessParty.party_id).where(ProcessParty.role.in_(roles))))
-        .where(Party.id.not_in(known))
+        columns.where(Party.id.in_(select(ProcessParty.party_id).where(ProcessParty.role.in_(roles)))).where(
+            Party.id.not_in(known)
+        )
     ).all()
     if not new:
         return set()
     rules = load_rules()
     words, id_keys = set(), set()
+    # The entities renamed parties are in now: they are resolved again with them (one may be left without
+    # parties, and then points to where they went).
+    vendor_ids = set(
+        session.scalars(
+            select(VendorParty.vendor_id).where(VendorParty.kind == kind, VendorParty.renamed.is_(True)).distinct()
+        )
+    )
     for _, name, scheme, ident, publisher in new:
         reading = read_name(name, rules)
         if reading.words:
             words.add(compact(reading.key))
         if key := identifier_key(scheme, ident, publisher):
             id_keys.add(key)
-    vendor_ids: set[int] = set()
     for column, values in ((VendorParty.words, words), (VendorParty.id_key, id_keys)):
         values_list = sorted(values)
         for start in range(0, len(values_list), 500):
@@ -485,14 +493,17 @@ def _write(
     names = {c.party_id: c for c in candidates}
     current: dict[int, int] = {}
     first: dict[int, int | None] = {}
-    query = select(VendorParty.party_id, VendorParty.vendor_id, VendorParty.first_vendor_id).where(
+    renamed: set[int] = set()  # resolved under a name they no longer have: their entity is not a vote
+    query = select(VendorParty.party_id, VendorParty.vendor_id, VendorParty.first_vendor_id, VendorParty.renamed).where(
         VendorParty.kind == kind
     )
     if not whole:
         query = query.where(VendorParty.party_id.in_(list(names)))
-    for party_id, vendor_id, first_vendor_id in session.execute(query):
+    for party_id, vendor_id, first_vendor_id, was_renamed in session.execute(query):
         current[party_id] = vendor_id
         first[party_id] = first_vendor_id
+        if was_renamed:
+            renamed.add(party_id)
     before: dict[int, set[int]] = defaultdict(set)
     for party_id, vendor_id in current.items():
         before[vendor_id].add(party_id)
@@ -502,7 +513,9 @@ def _write(
     assigned: dict[int, int] = {}  # party -> vendor
     rows: list[Vendor] = []
     for cluster in sorted(resolution.clusters, key=len, reverse=True):  # the biggest cluster keeps a shared id
-        votes = Counter(current[p] for p in cluster if p in current and current[p] not in taken)
+        votes = Counter(current[p] for p in cluster if p in current and current[p] not in taken and p not in renamed)
+        if not votes:  # renamed parties only: they keep their entity unless another cluster took it
+            votes = Counter(current[p] for p in cluster if p in current and current[p] not in taken)
         if not votes:
             # Parties that lost their entity to a merge get it back when the merge is undone.
             votes = Counter(

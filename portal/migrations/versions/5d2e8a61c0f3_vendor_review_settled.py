@@ -1,4 +1,4 @@
-"""vendor review settled by an official
+"""vendor review settled by an official; vendor party renamed since resolved
 
 Revision ID: 5d2e8a61c0f3
 Revises: 35e95c9eed0b
@@ -23,9 +23,12 @@ def upgrade() -> None:
     op.add_column('vendor_review', sa.Column('settled_by', sa.Text(), nullable=True))
     op.add_column('vendor_review', sa.Column('settled_at', portal.models.UTCDateTime(timezone=True), nullable=True))
     op.add_column('vendor_review', sa.Column('decision_id', sa.Integer(), nullable=True))
+    op.add_column('vendor_party', sa.Column('renamed', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('vendor_party') as batch:
+        batch.drop_column('renamed')
     with op.batch_alter_table('vendor_review') as batch:
         batch.drop_column('decision_id')
         batch.drop_column('settled_at')
