@@ -399,7 +399,7 @@ def _vendor_refused(problem: VendorError) -> AnyResponse:
 
 
 def _back_to_vendors(**args: Any) -> AnyResponse:
-    kept = {k: v for k, v in (("q", request.form.get("q")), ("kind", request.form.get("kind"))) if v}
+    kept: dict[str, Any] = {k: v for k in ("q", "kind") if (v := request.form.get(k))}
     return redirect(url_for("officials.vendors", **kept, **args))
 
 
