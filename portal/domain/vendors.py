@@ -551,7 +551,7 @@ def _write(
                 report.retired += 1
 
     # Open reviews the rules no longer propose go; those still proposed keep their row (and the number an
-    # official may be looking at on the review page).
+    # official may be looking at on the review page). A run over some parties only judges the pairs it saw whole.
     wanted = {(r.party_a, r.party_b, r.reason) for r in resolution.reviews}
     open_reviews = select(VendorReview.id, VendorReview.party_a, VendorReview.party_b, VendorReview.reason).where(
         VendorReview.kind == kind, VendorReview.status == ReviewStatus.OPEN
@@ -562,8 +562,8 @@ def _write(
         chunk = scope[start : start + 500]
         session.execute(delete(VendorParty).where(VendorParty.kind == kind, VendorParty.party_id.in_(chunk)))
         if not whole:
-            in_chunk = open_reviews.where(VendorReview.party_a.in_(chunk) | VendorReview.party_b.in_(chunk))
-            stale |= {i for i, a, b, reason in session.execute(in_chunk) if (a, b, reason) not in wanted}
+            in_chunk = open_reviews.where(VendorReview.party_a.in_(chunk))
+            stale |= {i for i, a, b, reason in session.execute(in_chunk) if b in names and (a, b, reason) not in wanted}
     if whole:
         session.execute(delete(VendorParty).where(VendorParty.kind == kind))
         stale = {i for i, a, b, reason in session.execute(open_reviews) if (a, b, reason) not in wanted}
@@ -633,6 +633,24 @@ def _display_name(names: list[str]) -> str:
     return min(counts, key=lambda n: (-counts[n], n.isupper(), n))
 
 
+def resolve_around(session: Session, *, kind: EntityKind, party_ids: Iterable[int]) -> ResolveReport:
+    """Resolve again only these parties and every party of the entities they are in now: what a merge, split or
+    undo changes. The other entities are untouched by it, so a decision costs its own entities, not a whole run."""
+    wanted = sorted(set(party_ids))
+    scope = set(wanted)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        vendors = select(VendorParty.vendor_id).where(VendorParty.kind == kind, VendorParty.party_id.in_(chunk))
+        scope |= set(
+            session.scalars(
+                select(VendorParty.party_id).where(VendorParty.kind == kind, VendorParty.vendor_id.in_(vendors))
+            )
+        )
+    candidates = _candidates(session, kind, scope)
+    resolution = resolve_names(candidates, decisions=_decisions(session, kind))
+    return _write(session, kind, candidates, resolution, whole=False)
+
+
 def resolve_all(session: Session, *, incremental: bool = False) -> list[ResolveReport]:
     """Suppliers and buyers, each on its own."""
     return [resolve_parties(session, kind=kind, incremental=incremental) for kind in EntityKind]
@@ -673,7 +691,7 @@ def _vendor_parties(session: Session, vendor_id: int) -> tuple[Vendor, list[int]
 def merge_vendors(
     session: Session, *, vendor_ids: Sequence[int], by: str, reason: str = "", actor_id: int | None = None
 ) -> VendorDecision:
-    """Record that these entities are one organisation, and rerun resolution for their kind."""
+    """Record that these entities are one organisation, and resolve their parties again."""
     if len(set(vendor_ids)) < 2:
         raise VendorError("a merge needs two vendors or more")
     kinds, parties = set(), []
@@ -689,7 +707,7 @@ def merge_vendors(
     session.add(decision)
     session.flush()
     _audit_decision(session, decision, AuditAction.VENDORS_MERGED, actor_id, vendor_ids=sorted(set(vendor_ids)))
-    resolve_parties(session, kind=EntityKind(decision.kind))
+    resolve_around(session, kind=EntityKind(decision.kind), party_ids=parties)
     return decision
 
 
@@ -702,7 +720,7 @@ def split_vendor(
     reason: str = "",
     actor_id: int | None = None,
 ) -> VendorDecision:
-    """Record that these parties are not the rest of the entity's organisation, and rerun resolution."""
+    """Record that these parties are not the rest of the entity's organisation, and resolve the entity again."""
     vendor, parties = _vendor_parties(session, vendor_id)
     moving = sorted(set(party_ids))
     if not moving or not set(moving) <= set(parties) or set(moving) == set(parties):
@@ -718,7 +736,7 @@ def split_vendor(
     session.add(decision)
     session.flush()
     _audit_decision(session, decision, AuditAction.VENDOR_SPLIT, actor_id, vendor_ids=[vendor_id])
-    resolve_parties(session, kind=EntityKind(vendor.kind))
+    resolve_around(session, kind=EntityKind(vendor.kind), party_ids=parties)
     return decision
 
 
@@ -738,7 +756,8 @@ def undo_decision(session: Session, *, decision_id: int, actor_id: int | None = 
     )
     session.flush()
     _audit_decision(session, decision, AuditAction.VENDOR_DECISION_UNDONE, actor_id)
-    resolve_parties(session, kind=EntityKind(decision.kind))
+    parties = [*decision.party_ids, *(decision.apart_from or ())]
+    resolve_around(session, kind=EntityKind(decision.kind), party_ids=parties)
     return decision
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.cli import cli
 from portal.domain.audit import verify_chain
 from portal.domain.vendors import resolve_all
-from portal.models import Account, AuditEntry, Vendor, VendorDecision, VendorReview
+from portal.models import Account, AuditEntry, Vendor, VendorDecision, VendorParty, VendorReview
 from portal.vocabulary import AuditAction, ReviewReason, ReviewStatus
 from tests.officials.conftest import csrf_token
 from tests.vendors.conftest import A, B, vendor_of, vendors_loaded  # noqa: F401  (a fixture)
@@ -38,6 +38,18 @@ def _trail(sessions) -> list[AuditEntry]:
 def _admin_id(sessions) -> int:
     with sessions() as session:
         return session.scalars(select(Account.id).where(Account.username == "admin")).one()
+
+
+def _same_as_a_whole_run(sessions) -> None:
+    """A decision resolves only its own entities again: a whole run afterwards changes nothing."""
+    mapping = select(VendorParty.party_id, VendorParty.kind, VendorParty.vendor_id, VendorParty.evidence)
+    live = select(Vendor.id, Vendor.merged_into_id)
+    with sessions() as session:
+        before = (set(session.execute(mapping).all()), set(session.execute(live).all()))
+    with sessions.begin() as session:
+        resolve_all(session)
+    with sessions() as session:
+        assert (set(session.execute(mapping).all()), set(session.execute(live).all())) == before
 
 
 def _post(client, path: str, **data):
@@ -103,6 +115,7 @@ def test_an_administrator_merges_two_vendors_and_undoes_it(app, client, signed_i
         assert vendor_of(session, B, "Beta Builders LLC").vendor_id == survivor
         gone = ({ids["beta"], ids["beta_llc"]} - {survivor}).pop()
         assert session.get(Vendor, gone).merged_into_id == survivor
+    _same_as_a_whole_run(vendors_loaded)
     trail = _trail(vendors_loaded)
     assert len(trail) == before + 1
     entry = trail[-1]
@@ -128,6 +141,7 @@ def test_an_administrator_merges_two_vendors_and_undoes_it(app, client, signed_i
         )
         assert session.get(Vendor, gone).merged_into_id is None
     assert client.get(f"/vendor/{gone}").status_code == 200  # its parties came back to it
+    _same_as_a_whole_run(vendors_loaded)
     trail = _trail(vendors_loaded)
     assert trail[-1].action == AuditAction.VENDOR_DECISION_UNDONE and len(trail) == before + 2
     again = _post(admin, f"{PAGE}/decisions/{decision.id}/undo")
@@ -151,6 +165,7 @@ def test_an_administrator_splits_a_party_off_and_undoes_it(client, signed_in, ve
         moved_to = vendor_of(session, B, "ACME CORP").vendor_id
         assert moved_to != ids["acme"] and vendor_of(session, A, "ACME Corp.").vendor_id == ids["acme"]
     assert _trail(vendors_loaded)[-1].action == AuditAction.VENDOR_SPLIT
+    _same_as_a_whole_run(vendors_loaded)
     assert client.get(f"/vendor/{moved_to}").status_code == 200
 
     all_parties = _post(admin, f"{PAGE}/{ids['acme']}/split", party_ids=[ids["acme_corp_party"]])
@@ -165,6 +180,7 @@ def test_an_administrator_splits_a_party_off_and_undoes_it(client, signed_in, ve
     assert _post(admin, f"{PAGE}/decisions/{decision.id}/undo").status_code == 302
     with vendors_loaded() as session:
         assert vendor_of(session, B, "ACME CORP").vendor_id == ids["acme"]
+    _same_as_a_whole_run(vendors_loaded)
     # The entity made by the split is retired, and its address leads back.
     moved = client.get(f"/vendor/{moved_to}")
     assert moved.status_code == 301 and moved.headers["Location"].endswith(f"/vendor/{ids['acme']}")
