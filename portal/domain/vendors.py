@@ -789,7 +789,9 @@ def review_queue(
     if kind is not None:
         query = query.where(VendorReview.kind == kind)
     first = (VendorReview.reason != ReviewReason.IDENTIFIER_NAMES_DISAGREE).asc()
-    reviews = list(session.scalars(query.order_by(first, VendorReview.score.desc(), VendorReview.id).limit(limit)))
+    reviews = list(
+        session.scalars(query.order_by(first, VendorReview.score.desc().nulls_last(), VendorReview.id).limit(limit))
+    )
     ids = sorted({r.party_a for r in reviews} | {r.party_b for r in reviews})
     parties = {}
     entity: dict[tuple[int, str], int] = {}

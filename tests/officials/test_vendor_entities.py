@@ -125,6 +125,8 @@ def test_an_administrator_merges_two_vendors_and_undoes_it(app, client, signed_i
         _admin_id(vendors_loaded),
     )
     assert "one firm" not in json.dumps([e.subject for e in trail])  # the reason is hashed, not kept
+    audit = client.get("/audit.json").get_json()
+    assert audit["intact"] and audit["recent"][0]["action"] == "vendors merged"
     # The old address leads to where its parties went, in every format.
     moved = client.get(f"/vendor/{gone}")
     assert moved.status_code == 301 and moved.headers["Location"].endswith(f"/vendor/{survivor}")
