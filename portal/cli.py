@@ -30,14 +30,16 @@ from portal.domain.vendors import (
     ResolveReport,
     VendorError,
     merge_vendors,
+    reopen_review,
     resolve_all,
+    settle_review,
     split_vendor,
     undo_decision,
 )
 from portal.models import IngestRun, Party, Source, SourceState, VendorDecision, VendorReview
 from portal.privacy import AnonymousRequestHandler
 from portal.resources import demo_data_folder, demo_sources_file
-from portal.vocabulary import Role
+from portal.vocabulary import ReviewStatus, Role
 from search_index.indexer import IndexBusy, IndexReport, rebuild, update_index
 
 DEMO_SOURCE = "Demo set (real published OCDS)"
@@ -383,9 +385,40 @@ def vendors_review(limit: int) -> None:
             names = dict(session.execute(select(Party.id, Party.name).where(Party.id.in_(ids))).all())
         for r in reviews:
             click.echo(
-                f"{r.kind}\t{r.reason}\t{r.party_a} {names.get(r.party_a)!r}\t"
+                f"{r.id}\t{r.kind}\t{r.reason}\t{r.party_a} {names.get(r.party_a)!r}\t"
                 f"{r.party_b} {names.get(r.party_b)!r}\t{r.detail}"
             )
+
+
+@vendors.command("settle")
+@click.argument("review_id", type=int)
+@click.option("--merge", "outcome", flag_value=ReviewStatus.MERGED.value, help="Merge the pair's two entities.")
+@click.option("--keep-apart", "outcome", flag_value=ReviewStatus.KEPT_APART.value, help="Close the review.")
+@click.option("--by", required=True, help="Who decides (recorded with the review and any decision).")
+@click.option("--reason", default="", help="Why, in a sentence.")
+def vendors_settle(review_id: int, outcome: str | None, by: str, reason: str) -> None:
+    """Settle a pair of the review queue (its number is the first column of `portal vendors review`)."""
+    if outcome is None:
+        raise click.UsageError("say --merge or --keep-apart")
+    with current_app.extensions["portal.sessions"].begin() as session:
+        try:
+            review = settle_review(session, review_id=review_id, status=ReviewStatus(outcome), by=by, reason=reason)
+        except VendorError as error:
+            raise click.ClickException(str(error)) from None
+        made = f" (decision {review.decision_id}; `portal vendors undo` reverses it)" if review.decision_id else ""
+        click.echo(f"review {review.id}: {review.status}{made}")
+
+
+@vendors.command("reopen")
+@click.argument("review_id", type=int)
+def vendors_reopen(review_id: int) -> None:
+    """Put a pair kept apart back in the review queue."""
+    with current_app.extensions["portal.sessions"].begin() as session:
+        try:
+            review = reopen_review(session, review_id=review_id)
+        except VendorError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"review {review.id}: open again")
 
 
 def port_is_free(host: str, port: int) -> bool:

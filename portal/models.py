@@ -14,6 +14,7 @@ from typing import ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ColumnElement,
     DateTime,
     ForeignKey,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    false,
     literal,
     type_coerce,
 )
@@ -533,6 +535,9 @@ class VendorParty(Base):
     id_key: Mapped[str | None] = mapped_column(String(400))  # "SCHEME/ID"
     # The entity the party was first resolved into: undoing a merge gives the parties back their old address.
     first_vendor_id: Mapped[int | None] = mapped_column(Integer)
+    # The party's name changed since it was resolved (a newer release renamed it): the next incremental
+    # resolution reads it again, and it may move to another entity.
+    renamed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class VendorReview(Base):
@@ -550,6 +555,10 @@ class VendorReview(Base):
     score: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open")  # ReviewStatus
+    # Settled by an official (merged, or kept apart): who, when, and the merge decision it made, if any.
+    settled_by: Mapped[str | None] = mapped_column(Text)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decision_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class VendorDecision(Base):

@@ -176,6 +176,12 @@ class AuditAction(StrEnum):
     NOTICE_AMENDED = "notice amended"
     FLAG_MODERATED = "flag moderated"
     CONCERN_ANSWERED = "concern answered"  # an official answer to a resident's concern
+    # Vendor entities: an administrator's merge, split, undo, and settling of the review queue.
+    VENDORS_MERGED = "vendors merged"
+    VENDOR_SPLIT = "vendor split"
+    VENDOR_DECISION_UNDONE = "vendor decision undone"
+    VENDOR_REVIEW_SETTLED = "vendor review settled"
+    VENDOR_REVIEW_REOPENED = "vendor review reopened"
 
 
 class NoticeKind(StrEnum):

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from portal.domain.headline import Headline, headline_value
-from portal.domain.ocds import check_key, filled, normalise_name, read_date, read_money
+from portal.domain.ocds import ARRAYS_OF_ENTRIES, check_key, entries, filled, normalise_name, read_date, read_money
 from portal.models import KEY_LENGTH
 from portal.vocabulary import Block, PartyRole
 
@@ -209,14 +209,29 @@ def _count(value: object) -> int | None:
     return None
 
 
+def _as_arrays(compiled: dict, notes: list[str]) -> dict:
+    """`awards`, `contracts` or `parties` published as one object is read as a one-entry array (what a reader
+    takes it to mean), with a note; any other value where an array belongs cannot be read, and is noted too."""
+    fixed = compiled
+    for name in ARRAYS_OF_ENTRIES:
+        value = compiled.get(name)
+        if name not in compiled or isinstance(value, list):
+            continue
+        if isinstance(value, dict):
+            fixed = fixed if fixed is not compiled else dict(compiled)
+            fixed[name] = entries(compiled, name)
+            notes.append(f"`{name}` is an object, not an array: read as one entry")
+        else:
+            notes.append(f"`{name}` is {type(value).__name__}, not an array: its entries cannot be read")
+    return fixed
+
+
 def derive(compiled: dict) -> Derived:
     """Everything the pages and the index read about a process, taken from its compiled release."""
     read = _Reader()
+    compiled = _as_arrays(compiled, read.notes)
     lookup = {p["id"]: p for p in _dicts(compiled.get("parties")) if isinstance(p.get("id"), str)}
     tender_data = _dict(compiled.get("tender"))
-    for name in ("awards", "contracts", "parties"):
-        if name in compiled and not isinstance(compiled[name], list):
-            read.notes.append(f"`{name}` is {type(compiled[name]).__name__}, not an array: its entries cannot be read")
 
     parties: dict[str, PartyKey] = {}
     roles: set[tuple[str, str]] = set()

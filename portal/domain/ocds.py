@@ -252,6 +252,18 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[\s.,;]+", " ", folded).strip()
 
 
+ARRAYS_OF_ENTRIES = ("awards", "contracts", "parties")  # arrays some publishers write as one object
+
+
+def entries(block: dict, name: str) -> list[dict]:
+    """The objects of an array of entries; one object published where an array belongs (`"awards": {...}`) is
+    read as that one entry, as a reader would, and the caller notes it."""
+    value = block.get(name)
+    if isinstance(value, dict):
+        return [value] if filled(value) else []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def release_stages(release: dict) -> list[Stage]:
     """The stages a release carries, read from its content rather than its (often wrong) `tag`."""
     stages: list[Stage] = []
@@ -259,14 +271,14 @@ def release_stages(release: dict) -> list[Stage]:
         stages.append(Stage.PLANNING)
     if release.get("tender"):
         stages.append(Stage.TENDER)
-    if release.get("awards"):
+    awards, contracts = entries(release, "awards"), entries(release, "contracts")
+    if awards:
         stages.append(Stage.AWARD)
-    contracts = release.get("contracts") or []
     if contracts:
         stages.append(Stage.CONTRACT)
-    if any(isinstance(c, dict) and c.get("implementation") for c in contracts):
+    if any(c.get("implementation") for c in contracts):
         stages.append(Stage.IMPLEMENTATION)
-    blocks = [release.get("tender"), *(release.get("awards") or []), *contracts]
+    blocks = [release.get("tender"), *awards, *contracts]
     if _amended(release) or any(isinstance(block, dict) and _amended(block) for block in blocks):
         stages.append(Stage.AMENDMENT)
     return stages

@@ -24,6 +24,7 @@ from portal.models import (
     Process,
     ProcessParty,
     Tender,
+    VendorParty,
 )
 
 
@@ -54,6 +55,9 @@ def party_ids(session: Session, wanted: dict[tuple[str, str], PartyKey]) -> dict
     renamed = [{"id": found[k][0], "name": wanted[k][1]} for k in wanted if k in found and found[k][1] != wanted[k][1]]
     if renamed:
         session.execute(update(Party), renamed)  # bulk UPDATE by primary key
+        # Resolved under the old name: the next incremental resolution reads these parties again.
+        for chunk in chunks([r["id"] for r in renamed], 500):
+            session.execute(update(VendorParty).where(VendorParty.party_id.in_(chunk)).values(renamed=True))
     missing = [k for k in wanted if k not in found]
     ids = {k: value[0] for k, value in found.items()}
     if missing:

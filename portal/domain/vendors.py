@@ -29,8 +29,9 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from portal.domain.audit import append_entry
 from portal.models import AwardSupplier, Party, ProcessParty, Vendor, VendorDecision, VendorParty, VendorReview, utcnow
-from portal.vocabulary import DecisionAction, EntityKind, Evidence, PartyRole, ReviewReason, ReviewStatus
+from portal.vocabulary import AuditAction, DecisionAction, EntityKind, Evidence, PartyRole, ReviewReason, ReviewStatus
 
 RULES_FILE = Path(__file__).with_name("vendor_rules.toml")
 KEY_LENGTH = 400  # vendor_party.words and .id_key are indexed: longer keys are replaced by their digest
@@ -442,25 +443,33 @@ def resolve_parties(session: Session, *, kind: EntityKind, incremental: bool = F
 
 
 def _neighbourhood(session: Session, kind: EntityKind) -> set[int]:
-    """The parties of `kind` without an entity yet, with every party of the entities they could join."""
+    """The parties of `kind` without an entity yet, or renamed since they were resolved, with every party of the
+    entities they could join and of the entities the renamed ones are in now."""
     roles = ROLES[kind]
-    known = select(VendorParty.party_id).where(VendorParty.kind == kind)
+    known = select(VendorParty.party_id).where(VendorParty.kind == kind, VendorParty.renamed.is_(False))
+    columns = select(Party.id, Party.name, Party.scheme, Party.identifier, Party.publisher)
     new = session.execute(
-        select(Party.id, Party.name, Party.scheme, Party.identifier, Party.publisher)
-        .where(Party.id.in_(select(ProcessParty.party_id).where(ProcessParty.role.in_(roles))))
-        .where(Party.id.not_in(known))
+        columns.where(Party.id.in_(select(ProcessParty.party_id).where(ProcessParty.role.in_(roles)))).where(
+            Party.id.not_in(known)
+        )
     ).all()
     if not new:
         return set()
     rules = load_rules()
     words, id_keys = set(), set()
+    # The entities renamed parties are in now: they are resolved again with them (one may be left without
+    # parties, and then points to where they went).
+    vendor_ids = set(
+        session.scalars(
+            select(VendorParty.vendor_id).where(VendorParty.kind == kind, VendorParty.renamed.is_(True)).distinct()
+        )
+    )
     for _, name, scheme, ident, publisher in new:
         reading = read_name(name, rules)
         if reading.words:
             words.add(compact(reading.key))
         if key := identifier_key(scheme, ident, publisher):
             id_keys.add(key)
-    vendor_ids: set[int] = set()
     for column, values in ((VendorParty.words, words), (VendorParty.id_key, id_keys)):
         values_list = sorted(values)
         for start in range(0, len(values_list), 500):
@@ -484,14 +493,17 @@ def _write(
     names = {c.party_id: c for c in candidates}
     current: dict[int, int] = {}
     first: dict[int, int | None] = {}
-    query = select(VendorParty.party_id, VendorParty.vendor_id, VendorParty.first_vendor_id).where(
+    renamed: set[int] = set()  # resolved under a name they no longer have: their entity is not a vote
+    query = select(VendorParty.party_id, VendorParty.vendor_id, VendorParty.first_vendor_id, VendorParty.renamed).where(
         VendorParty.kind == kind
     )
     if not whole:
         query = query.where(VendorParty.party_id.in_(list(names)))
-    for party_id, vendor_id, first_vendor_id in session.execute(query):
+    for party_id, vendor_id, first_vendor_id, was_renamed in session.execute(query):
         current[party_id] = vendor_id
         first[party_id] = first_vendor_id
+        if was_renamed:
+            renamed.add(party_id)
     before: dict[int, set[int]] = defaultdict(set)
     for party_id, vendor_id in current.items():
         before[vendor_id].add(party_id)
@@ -501,7 +513,9 @@ def _write(
     assigned: dict[int, int] = {}  # party -> vendor
     rows: list[Vendor] = []
     for cluster in sorted(resolution.clusters, key=len, reverse=True):  # the biggest cluster keeps a shared id
-        votes = Counter(current[p] for p in cluster if p in current and current[p] not in taken)
+        votes = Counter(current[p] for p in cluster if p in current and current[p] not in taken and p not in renamed)
+        if not votes:  # renamed parties only: they keep their entity unless another cluster took it
+            votes = Counter(current[p] for p in cluster if p in current and current[p] not in taken)
         if not votes:
             # Parties that lost their entity to a merge get it back when the merge is undone.
             votes = Counter(
@@ -536,20 +550,26 @@ def _write(
                 session.execute(update(Vendor).where(Vendor.id == vendor_id).values(merged_into_id=target))
                 report.retired += 1
 
+    # Open reviews the rules no longer propose go; those still proposed keep their row (and the number an
+    # official may be looking at on the review page). A run over some parties only judges the pairs it saw whole.
+    wanted = {(r.party_a, r.party_b, r.reason) for r in resolution.reviews}
+    open_reviews = select(VendorReview.id, VendorReview.party_a, VendorReview.party_b, VendorReview.reason).where(
+        VendorReview.kind == kind, VendorReview.status == ReviewStatus.OPEN
+    )
+    stale: set[int] = set()
     scope = list(names)
     for start in range(0, len(scope), 500):
         chunk = scope[start : start + 500]
         session.execute(delete(VendorParty).where(VendorParty.kind == kind, VendorParty.party_id.in_(chunk)))
-        session.execute(
-            delete(VendorReview).where(
-                VendorReview.kind == kind,
-                VendorReview.status == ReviewStatus.OPEN,
-                VendorReview.party_a.in_(chunk) | VendorReview.party_b.in_(chunk),
-            )
-        )
+        if not whole:
+            in_chunk = open_reviews.where(VendorReview.party_a.in_(chunk))
+            stale |= {i for i, a, b, reason in session.execute(in_chunk) if b in names and (a, b, reason) not in wanted}
     if whole:
         session.execute(delete(VendorParty).where(VendorParty.kind == kind))
-        session.execute(delete(VendorReview).where(VendorReview.kind == kind, VendorReview.status == ReviewStatus.OPEN))
+        stale = {i for i, a, b, reason in session.execute(open_reviews) if (a, b, reason) not in wanted}
+    stale_list = sorted(stale)
+    for start in range(0, len(stale_list), 500):
+        session.execute(delete(VendorReview).where(VendorReview.id.in_(stale_list[start : start + 500])))
     mappings = []
     for p, vendor_id in assigned.items():
         reading = resolution.readings[p]
@@ -572,10 +592,12 @@ def _write(
             report.merged_parties += 1
     if mappings:
         session.execute(insert(VendorParty), mappings)
-    closed = {
-        (a, b, reason)
-        for a, b, reason in session.execute(
-            select(VendorReview.party_a, VendorReview.party_b, VendorReview.reason).where(VendorReview.kind == kind)
+    present = {
+        (a, b, reason): status
+        for a, b, reason, status in session.execute(
+            select(VendorReview.party_a, VendorReview.party_b, VendorReview.reason, VendorReview.status).where(
+                VendorReview.kind == kind
+            )
         )
     }
     fresh = [
@@ -588,11 +610,15 @@ def _write(
             "detail": r.detail,
         }
         for r in resolution.reviews
-        if (r.party_a, r.party_b, r.reason) not in closed
+        if (r.party_a, r.party_b, r.reason) not in present
     ]
     if fresh:
         session.execute(insert(VendorReview), fresh)
-    report.reviews = len(fresh)
+    # Open for review after this run: the new pairs and those still proposed (settled pairs are not asked again).
+    report.reviews = sum(
+        present.get((r.party_a, r.party_b, r.reason), ReviewStatus.OPEN) == ReviewStatus.OPEN
+        for r in resolution.reviews
+    )
     return report
 
 
@@ -607,13 +633,49 @@ def _display_name(names: list[str]) -> str:
     return min(counts, key=lambda n: (-counts[n], n.isupper(), n))
 
 
+def resolve_around(session: Session, *, kind: EntityKind, party_ids: Iterable[int]) -> ResolveReport:
+    """Resolve again only these parties and every party of the entities they are in now: what a merge, split or
+    undo changes. The other entities are untouched by it, so a decision costs its own entities, not a whole run."""
+    wanted = sorted(set(party_ids))
+    scope = set(wanted)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        vendors = select(VendorParty.vendor_id).where(VendorParty.kind == kind, VendorParty.party_id.in_(chunk))
+        scope |= set(
+            session.scalars(
+                select(VendorParty.party_id).where(VendorParty.kind == kind, VendorParty.vendor_id.in_(vendors))
+            )
+        )
+    candidates = _candidates(session, kind, scope)
+    resolution = resolve_names(candidates, decisions=_decisions(session, kind))
+    return _write(session, kind, candidates, resolution, whole=False)
+
+
 def resolve_all(session: Session, *, incremental: bool = False) -> list[ResolveReport]:
     """Suppliers and buyers, each on its own."""
     return [resolve_parties(session, kind=kind, incremental=incremental) for kind in EntityKind]
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# An official's merge and split, recorded and reversible.
+# An official's merge and split, recorded and reversible, and appended to the audit trail (`actor_id` is the
+# account that decided; None from the command line).
+
+
+def _audit_decision(
+    session: Session, decision: VendorDecision, action: AuditAction, actor_id: int | None, **extra: object
+) -> None:
+    """The trail keeps ids and the hash of what was decided; the decision row itself keeps the words."""
+    content = {
+        "decision": decision.id,
+        "kind": decision.kind,
+        "action": decision.action,
+        "party_ids": list(decision.party_ids),
+        "apart_from": list(decision.apart_from or ()),
+        "by": decision.by,
+        "reason": decision.reason,
+        **extra,
+    }
+    append_entry(session, action=action, subject=f"vendor-decision:{decision.id}", content=content, actor_id=actor_id)
 
 
 def _vendor_parties(session: Session, vendor_id: int) -> tuple[Vendor, list[int]]:
@@ -626,8 +688,10 @@ def _vendor_parties(session: Session, vendor_id: int) -> tuple[Vendor, list[int]
     return vendor, parties
 
 
-def merge_vendors(session: Session, *, vendor_ids: Sequence[int], by: str, reason: str = "") -> VendorDecision:
-    """Record that these entities are one organisation, and rerun resolution for their kind."""
+def merge_vendors(
+    session: Session, *, vendor_ids: Sequence[int], by: str, reason: str = "", actor_id: int | None = None
+) -> VendorDecision:
+    """Record that these entities are one organisation, and resolve their parties again."""
     if len(set(vendor_ids)) < 2:
         raise VendorError("a merge needs two vendors or more")
     kinds, parties = set(), []
@@ -642,14 +706,21 @@ def merge_vendors(session: Session, *, vendor_ids: Sequence[int], by: str, reaso
     )
     session.add(decision)
     session.flush()
-    resolve_parties(session, kind=EntityKind(decision.kind))
+    _audit_decision(session, decision, AuditAction.VENDORS_MERGED, actor_id, vendor_ids=sorted(set(vendor_ids)))
+    resolve_around(session, kind=EntityKind(decision.kind), party_ids=parties)
     return decision
 
 
 def split_vendor(
-    session: Session, *, vendor_id: int, party_ids: Sequence[int], by: str, reason: str = ""
+    session: Session,
+    *,
+    vendor_id: int,
+    party_ids: Sequence[int],
+    by: str,
+    reason: str = "",
+    actor_id: int | None = None,
 ) -> VendorDecision:
-    """Record that these parties are not the rest of the entity's organisation, and rerun resolution."""
+    """Record that these parties are not the rest of the entity's organisation, and resolve the entity again."""
     vendor, parties = _vendor_parties(session, vendor_id)
     moving = sorted(set(party_ids))
     if not moving or not set(moving) <= set(parties) or set(moving) == set(parties):
@@ -664,20 +735,168 @@ def split_vendor(
     )
     session.add(decision)
     session.flush()
-    resolve_parties(session, kind=EntityKind(vendor.kind))
+    _audit_decision(session, decision, AuditAction.VENDOR_SPLIT, actor_id, vendor_ids=[vendor_id])
+    resolve_around(session, kind=EntityKind(vendor.kind), party_ids=parties)
     return decision
 
 
-def undo_decision(session: Session, *, decision_id: int) -> VendorDecision:
+def undo_decision(session: Session, *, decision_id: int, actor_id: int | None = None) -> VendorDecision:
+    """Mark the decision undone (it stays on record) and rerun resolution without it; a review it settled opens
+    again."""
     decision = session.get(VendorDecision, decision_id)
     if decision is None:
         raise VendorError(f"no decision {decision_id}")
     if decision.undone_at is not None:
         raise VendorError(f"decision {decision_id} was already undone")
     decision.undone_at = utcnow()
+    session.execute(
+        update(VendorReview)
+        .where(VendorReview.decision_id == decision.id)
+        .values(status=ReviewStatus.OPEN, settled_by=None, settled_at=None, decision_id=None)
+    )
     session.flush()
-    resolve_parties(session, kind=EntityKind(decision.kind))
+    _audit_decision(session, decision, AuditAction.VENDOR_DECISION_UNDONE, actor_id)
+    parties = [*decision.party_ids, *(decision.apart_from or ())]
+    resolve_around(session, kind=EntityKind(decision.kind), party_ids=parties)
     return decision
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The review queue: pairs the rules would not merge on their own, settled by an official.
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """A pair in the queue as an official sees it: both parties with their names, publishers and entities."""
+
+    review: VendorReview
+    names: tuple[str, str]
+    publishers: tuple[str | None, str | None]
+    vendors: tuple[int | None, int | None]
+
+    @property
+    def mergeable(self) -> bool:
+        """Two entities today (a party published under two names is one party: it can only be acknowledged)."""
+        a, b = self.vendors
+        return a is not None and b is not None and a != b
+
+
+def review_queue(
+    session: Session, *, status: ReviewStatus = ReviewStatus.OPEN, kind: EntityKind | None = None, limit: int = 50
+) -> list[ReviewItem]:
+    """Reviews identifier conflicts first (registers reuse ids: the likeliest wrong merge), then by score."""
+    query = select(VendorReview).where(VendorReview.status == status)
+    if kind is not None:
+        query = query.where(VendorReview.kind == kind)
+    first = (VendorReview.reason != ReviewReason.IDENTIFIER_NAMES_DISAGREE).asc()
+    reviews = list(
+        session.scalars(query.order_by(first, VendorReview.score.desc().nulls_last(), VendorReview.id).limit(limit))
+    )
+    ids = sorted({r.party_a for r in reviews} | {r.party_b for r in reviews})
+    parties = {}
+    entity: dict[tuple[int, str], int] = {}
+    if ids:
+        parties = {p.id: p for p in session.scalars(select(Party).where(Party.id.in_(ids)))}
+        for party_id, kind_, vendor_id in session.execute(
+            select(VendorParty.party_id, VendorParty.kind, VendorParty.vendor_id).where(VendorParty.party_id.in_(ids))
+        ):
+            entity[(party_id, kind_)] = vendor_id
+    return [
+        ReviewItem(
+            review=r,
+            names=(parties[r.party_a].name, parties[r.party_b].name),
+            publishers=(parties[r.party_a].publisher, parties[r.party_b].publisher),
+            vendors=(entity.get((r.party_a, r.kind)), entity.get((r.party_b, r.kind))),
+        )
+        for r in reviews
+    ]
+
+
+def _open_review(session: Session, review_id: int) -> VendorReview:
+    review = session.get(VendorReview, review_id)
+    if review is None:
+        raise VendorError(f"no review {review_id}")
+    if review.status != ReviewStatus.OPEN:
+        raise VendorError(f"review {review_id} was settled already ({review.status})")
+    return review
+
+
+def _audit_review(session: Session, review: VendorReview, action: AuditAction, actor_id: int | None) -> None:
+    content = {
+        "review": review.id,
+        "kind": review.kind,
+        "parties": [review.party_a, review.party_b],
+        "reason": review.reason,
+        "status": review.status,
+        "decision": review.decision_id,
+        "by": review.settled_by,
+    }
+    append_entry(session, action=action, subject=f"vendor-review:{review.id}", content=content, actor_id=actor_id)
+
+
+def settle_review(
+    session: Session,
+    *,
+    review_id: int,
+    status: ReviewStatus,
+    by: str,
+    reason: str = "",
+    actor_id: int | None = None,
+) -> VendorReview:
+    """Settle a pair: MERGED merges the two parties' entities (a decision, undoable: undoing it reopens the
+    review); KEPT_APART closes the review, so later runs do not propose the pair again (`reopen_review`)."""
+    review = _open_review(session, review_id)
+    if status == ReviewStatus.MERGED:
+        vendors = [
+            session.scalar(
+                select(VendorParty.vendor_id).where(VendorParty.party_id == p, VendorParty.kind == review.kind)
+            )
+            for p in (review.party_a, review.party_b)
+        ]
+        if None in vendors or vendors[0] == vendors[1]:
+            raise VendorError(f"the parties of review {review_id} are one entity already: keep them apart or leave it")
+        # Settled before the rerun, so that the rerun neither deletes nor proposes the pair again.
+        review.status, review.settled_by, review.settled_at = ReviewStatus.MERGED, by, utcnow()
+        session.flush()
+        decision = merge_vendors(
+            session, vendor_ids=[v for v in vendors if v is not None], by=by, reason=reason, actor_id=actor_id
+        )
+        review.decision_id = decision.id
+    elif status == ReviewStatus.KEPT_APART:
+        review.status, review.settled_by, review.settled_at = ReviewStatus.KEPT_APART, by, utcnow()
+    else:
+        raise VendorError("a review is settled as merged or as kept apart")
+    session.flush()
+    _audit_review(session, review, AuditAction.VENDOR_REVIEW_SETTLED, actor_id)
+    return review
+
+
+def reopen_review(session: Session, *, review_id: int, actor_id: int | None = None) -> VendorReview:
+    """Put a pair kept apart back in the queue (a merged one reopens when its decision is undone)."""
+    review = session.get(VendorReview, review_id)
+    if review is None:
+        raise VendorError(f"no review {review_id}")
+    if review.status != ReviewStatus.KEPT_APART:
+        raise VendorError(f"review {review_id} is {review.status}: only a pair kept apart is reopened here")
+    review.status, review.settled_by, review.settled_at = ReviewStatus.OPEN, None, None
+    session.flush()
+    _audit_review(session, review, AuditAction.VENDOR_REVIEW_REOPENED, actor_id)
+    return review
+
+
+def vendor_parties(session: Session, vendor_id: int) -> list[tuple[Party, str, str]]:
+    """An entity's parties with why each belongs (evidence, detail), for choosing which to split off."""
+    rows = session.execute(
+        select(Party, VendorParty.evidence, VendorParty.detail)
+        .join(VendorParty, VendorParty.party_id == Party.id)
+        .where(VendorParty.vendor_id == vendor_id)
+        .order_by(Party.id)
+    ).all()
+    return [(party, evidence, detail) for party, evidence, detail in rows]
+
+
+def recent_decisions(session: Session, *, limit: int = 50) -> list[VendorDecision]:
+    return list(session.scalars(select(VendorDecision).order_by(VendorDecision.id.desc()).limit(limit)))
 
 
 def count_vendors(session: Session) -> dict[str, int]:

@@ -65,7 +65,19 @@ from portal.domain.publishing import (
     release_schema_errors,
     stored_release,
 )
-from portal.models import Account, Department, Package, Process, PublishedNotice, Release, Source, utcnow
+from portal.domain.vendor_figures import find_vendors
+from portal.domain.vendors import (
+    VendorError,
+    merge_vendors,
+    recent_decisions,
+    reopen_review,
+    review_queue,
+    settle_review,
+    split_vendor,
+    undo_decision,
+    vendor_parties,
+)
+from portal.models import Account, Department, Package, Process, PublishedNotice, Release, Source, Vendor, utcnow
 from portal.officials.forms import (
     DOCUMENT_ROWS,
     SUPPLIER_ROWS,
@@ -78,7 +90,7 @@ from portal.officials.forms import (
 )
 from portal.render import error_response, page_route, render
 from portal.security import current_account, requires, sign_in, sign_out_here
-from portal.vocabulary import Role
+from portal.vocabulary import EntityKind, ReviewStatus, Role
 from search_index.indexer import IndexBusy, update_index
 
 blueprint = Blueprint("officials", __name__)
@@ -344,6 +356,157 @@ def reset_password_view(account_id: int) -> AnyResponse:
     db.commit()
     flash(_("New password set for %(username)s; their sessions have ended.", username=account.username))
     return redirect(url_for("officials.accounts"))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Vendor entities (administrators): the CLI's `portal vendors merge/split/undo/settle`, as a page. Each action
+# calls the same domain function as the command, which appends it to the audit trail in the same transaction.
+
+
+def _vendor_kind(value: str | None) -> EntityKind:
+    try:
+        return EntityKind(value or EntityKind.SUPPLIER)
+    except ValueError:
+        abort(400)
+
+
+def _vendors_page(error: str | None = None) -> AnyResponse:
+    db = get_session()
+    args = request.args if request.method == "GET" else request.form
+    kind = _vendor_kind(args.get("kind"))
+    q = args.get("q", "").strip()[:200]
+    chosen = optional_int(args.get("vendor"))
+    selected = db.get(Vendor, chosen) if chosen is not None and 0 < chosen < 2**31 else None
+    page = render_template(
+        "officials/vendors.html",
+        q=q,
+        kind=kind,
+        kinds={EntityKind.SUPPLIER: _("suppliers"), EntityKind.BUYER: _("buyers")},
+        found=find_vendors(db, q=q, kind=kind) if q else [],
+        selected=selected,
+        parties=vendor_parties(db, selected.id) if selected is not None and selected.merged_into_id is None else [],
+        queue=review_queue(db),
+        settled=review_queue(db, status=ReviewStatus.KEPT_APART, limit=20),
+        decisions=recent_decisions(db),
+        error=error,
+    )
+    return Response(page, status=422 if error else 200, mimetype="text/html")
+
+
+def _vendor_refused(problem: VendorError) -> AnyResponse:
+    get_session().rollback()
+    return _vendors_page(_("That cannot be done: %(detail)s", detail=str(problem)))
+
+
+def _back_to_vendors(**args: Any) -> AnyResponse:
+    kept: dict[str, Any] = {k: v for k in ("q", "kind") if (v := request.form.get(k))}
+    return redirect(url_for("officials.vendors", **kept, **args))
+
+
+def _form_ids(name: str) -> list[int]:
+    ids = [optional_int(v) for v in request.form.getlist(name)]
+    if any(i is None or not 0 < i < 2**31 for i in ids):
+        abort(400)
+    return [i for i in ids if i is not None]
+
+
+@blueprint.get("/officials/vendors")
+@requires(Role.ADMINISTRATOR)
+def vendors() -> AnyResponse:
+    """Search entities, see the review queue, merge, split, undo."""
+    return _vendors_page()
+
+
+@blueprint.post("/officials/vendors/merge")
+@requires(Role.ADMINISTRATOR)
+def merge_vendors_view() -> AnyResponse:
+    account, db = _me(), get_session()
+    try:
+        decision = merge_vendors(
+            db,
+            vendor_ids=_form_ids("vendor_ids"),
+            by=account.username,
+            reason=request.form.get("reason", "").strip(),
+            actor_id=account.id,
+        )
+    except VendorError as problem:
+        return _vendor_refused(problem)
+    db.commit()
+    flash(_("Merged (decision %(id)s). Undo it below if it was wrong.", id=decision.id))
+    return _back_to_vendors()
+
+
+@blueprint.post("/officials/vendors/<int:vendor_id>/split")
+@requires(Role.ADMINISTRATOR)
+def split_vendor_view(vendor_id: int) -> AnyResponse:
+    account, db = _me(), get_session()
+    try:
+        decision = split_vendor(
+            db,
+            vendor_id=vendor_id,
+            party_ids=_form_ids("party_ids"),
+            by=account.username,
+            reason=request.form.get("reason", "").strip(),
+            actor_id=account.id,
+        )
+    except VendorError as problem:
+        return _vendor_refused(problem)
+    db.commit()
+    flash(_("Split off (decision %(id)s). Undo it below if it was wrong.", id=decision.id))
+    return _back_to_vendors(vendor=vendor_id)
+
+
+@blueprint.post("/officials/vendors/decisions/<int:decision_id>/undo")
+@requires(Role.ADMINISTRATOR)
+def undo_vendor_decision(decision_id: int) -> AnyResponse:
+    account, db = _me(), get_session()
+    try:
+        undo_decision(db, decision_id=decision_id, actor_id=account.id)
+    except VendorError as problem:
+        return _vendor_refused(problem)
+    db.commit()
+    flash(_("Decision %(id)s undone.", id=decision_id))
+    return _back_to_vendors()
+
+
+@blueprint.post("/officials/vendors/reviews/<int:review_id>/settle")
+@requires(Role.ADMINISTRATOR)
+def settle_vendor_review(review_id: int) -> AnyResponse:
+    account, db = _me(), get_session()
+    try:
+        outcome = ReviewStatus(request.form.get("outcome", ""))
+    except ValueError:
+        abort(400)
+    try:
+        review = settle_review(
+            db,
+            review_id=review_id,
+            status=outcome,
+            by=account.username,
+            reason=request.form.get("reason", "").strip(),
+            actor_id=account.id,
+        )
+    except VendorError as problem:
+        return _vendor_refused(problem)
+    db.commit()
+    if review.decision_id:
+        flash(_("Merged (decision %(id)s). Undo it below if it was wrong.", id=review.decision_id))
+    else:
+        flash(_("Kept apart: the pair leaves the queue."))
+    return _back_to_vendors()
+
+
+@blueprint.post("/officials/vendors/reviews/<int:review_id>/reopen")
+@requires(Role.ADMINISTRATOR)
+def reopen_vendor_review(review_id: int) -> AnyResponse:
+    account, db = _me(), get_session()
+    try:
+        reopen_review(db, review_id=review_id, actor_id=account.id)
+    except VendorError as problem:
+        return _vendor_refused(problem)
+    db.commit()
+    flash(_("The pair is back in the queue."))
+    return _back_to_vendors()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -65,10 +65,12 @@ def test_tenderers_documents_and_bids():
     assert {role for _, role in derived.roles} == {PartyRole.TENDERER}
 
 
-def test_an_array_published_as_an_object_is_noted_not_dropped_silently():
-    derived = derive({"awards": {"id": "a"}})
-    assert derived.awards == []
-    assert "`awards` is dict, not an array: its entries cannot be read" in derived.notes
+def test_an_array_published_as_an_object_is_read_as_one_entry_and_noted():
+    derived = derive({"awards": {"id": "a"}, "contracts": "c1"})
+    assert [award["award_id"] for award, _ in derived.awards] == ["a"]
+    assert "`awards` is an object, not an array: read as one entry" in derived.notes
+    assert derived.contracts == []
+    assert "`contracts` is str, not an array: its entries cannot be read" in derived.notes
 
 
 def test_party_keys_are_bounded_and_identifiers_are_keys():

@@ -3,6 +3,7 @@ a second factor, roles, and the secret key that every worker shares."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pyotp
@@ -183,8 +184,9 @@ def test_every_post_without_a_csrf_token_is_refused(app, officials, signed_in):
     client = signed_in("admin")
     routes = _post_routes(app)
     assert "/officials/notices/new" in routes and "/officials/sign-in" in routes
+    assert "/officials/vendors/merge" in routes and "/officials/vendors/reviews/<int:review_id>/settle" in routes
     for rule in routes:
-        path = rule.replace("<int:account_id>", "1").replace("<int:notice_id>", "1").replace("<int:concern_id>", "1")
+        path = re.sub(r"<int:\w+>", "1", rule)
         for data in ({}, {"csrf_token": "forged"}):
             response = client.post(path, data=data)
             assert response.status_code == 400, (path, data, response.status_code)

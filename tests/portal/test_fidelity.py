@@ -297,6 +297,74 @@ def test_suppliers_named_only_in_parties_and_a_procuring_entity_without_a_buyer(
     assert "Acme Paving" in text.split('id="stages"')[1].split('id="parties"')[0]
 
 
+def test_a_buyer_given_only_as_a_reference_takes_its_name_from_parties(sessions, load, tmp_path, client):
+    """OCDS 1.1: `buyer` is an OrganizationReference; the name and identifier live in `parties` (whose entry may
+    even leave the buyer role out)."""
+    parties = [
+        {"id": "b1", "name": "Water Department", "identifier": {"scheme": "XX-CITY", "id": "W-1"}},
+        {"id": "s1", "name": "Acme Pipes", "roles": ["supplier"]},
+    ]
+    awards = [{"id": "a1", "status": "active", "suppliers": [{"id": "s1"}], "value": {"amount": 9, "currency": "USD"}}]
+    load(package(tmp_path, "p.json", release(parties=parties, buyer={"id": "b1"}, awards=awards)))
+    process = the_process(sessions)
+    with sessions() as session:
+        buyer = session.get(Party, process.buyer_id)
+        assert (buyer.name, buyer.scheme, buyer.identifier) == ("Water Department", "XX-CITY", "W-1")
+        assert session.scalars(select(Party.name).order_by(Party.name)).all() == ["Acme Pipes", "Water Department"]
+    assert process.buyer_role == "buyer"
+    text = page(client)
+    assert re.search(r"<dt>Buyer</dt><dd>.*?Water Department", text)
+    assert "Buyer not published" not in text
+
+
+def test_awards_published_as_one_object_are_read_as_one_award_with_a_note(sessions, load, tmp_path, client):
+    award = {
+        "id": "a1",
+        "status": "active",
+        "value": {"amount": 5, "currency": "CAD"},
+        "suppliers": [{"name": "Solo Supplies"}],
+        "amendment": {"date": "2020-03-01T00:00:00Z", "rationale": "Scope widened"},
+    }
+    load(package(tmp_path, "p.json", release(awards=award)))
+    process = the_process(sessions)
+    assert (process.value_amount, process.value_currency) == (Decimal("5.00"), "CAD")
+    with sessions() as session:
+        assert session.scalars(select(Award.award_id)).all() == ["a1"]
+        assert session.scalars(select(Party.name)).all() == ["Solo Supplies"]
+        assert session.scalars(select(Amendment.rationale)).all() == ["Scope widened"]
+        assert session.scalars(select(Release.stages)).one() == "award amendment"
+    text = page(client)
+    assert "`awards` is an object, not an array: read as one entry" in text
+    assert "Solo Supplies" in text
+
+
+def test_an_ocds_1_0_single_amendment_object_is_an_amendment(sessions, load, tmp_path, client):
+    contract = {
+        "id": "c1",
+        "status": "active",
+        "value": {"amount": 120, "currency": "USD"},
+        "amendment": {"date": "2020-04-01T00:00:00Z", "rationale": "Price revised", "changes": []},
+    }
+    tender = {"id": "t1", "amendment": {"date": "2020-01-15T00:00:00Z", "description": "Deadline extended"}}
+    path = tmp_path / "p.json"  # an OCDS 1.0 package (no `version`)
+    path.write_text(
+        json.dumps(
+            {
+                "uri": "u",
+                "publishedDate": "2020-06-01T00:00:00Z",
+                "releases": [release(contracts=[contract], tender=tender)],
+            }
+        )
+    )
+    load(path)
+    with sessions() as session:
+        rows = session.execute(select(Amendment.parent, Amendment.rationale, Amendment.description)).all()
+        assert sorted(rows) == [("contract", "Price revised", None), ("tender", None, "Deadline extended")]
+        assert "amendment" in session.scalars(select(Release.stages)).one().split()
+    text = page(client)
+    assert "Amendments (2)" in text and "Price revised" in text and "Deadline extended" in text
+
+
 def test_documents_and_tenderers_are_kept_and_shown(sessions, load, tmp_path, client):
     tender = {
         "id": "t",
@@ -420,4 +488,4 @@ def test_schema_errors_are_notes_of_the_release_shown_and_counted_per_source(ses
     assert figures.invalid_by_source == {"city": 1}
     text = page(client)
     assert "release 1: awards:" in text and "is not of type 'array'" in text
-    assert "`awards` is dict, not an array: its entries cannot be read" in text
+    assert "`awards` is an object, not an array: read as one entry" in text

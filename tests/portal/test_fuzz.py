@@ -91,6 +91,7 @@ ROUTES = sorted(
         "/officials/password",
         "/officials/second-factor",
         "/officials/accounts",
+        "/officials/vendors",
         "/officials/notices/new",
         "/officials/notices/<int:notice_id>",
         "/officials/notices/<int:notice_id>/amend",
