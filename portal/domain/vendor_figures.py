@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.headline import COUNTED
-from portal.domain.ocds import from_units
+from portal.domain.ocds import from_units, to_units
 from portal.models import (
     Amendment,
     Award,
@@ -502,10 +502,19 @@ def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[i
         ]
         if years:
             session.execute(insert(VendorYearTotal), years)
+        # Award rows per currency (every row, counted or not), for the order of a comparison's columns.
+        named = awards[awards["currency"] != ""].groupby(["vendor_id", "currency"]).size()
+        currency_rows: dict[int, dict[str, int]] = {v: {} for v in chunk}
+        for (v, currency), n in named.items():
+            currency_rows[int(v)][str(currency)] = int(n)
         session.execute(
             insert(VendorTotal),
             [
-                {"vendor_id": f.vendor_id, "parties": _digest(parties[f.vendor_id]), "figures": _rest(f)}
+                {
+                    "vendor_id": f.vendor_id,
+                    "parties": _digest(parties[f.vendor_id]),
+                    "figures": _rest(f) | {"currency_rows": currency_rows[f.vendor_id]},
+                }
                 for f in figures
             ],
         )
@@ -740,9 +749,10 @@ def concentration_of(awards: pd.DataFrame, names: dict[int, str]) -> list[Concen
     return found
 
 
-def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFrame) -> list[Rivalry]:
+def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFrame | None) -> list[Rivalry]:
     """Processes where two of the vendors both tendered or were awarded (as published in tenderers, bids'
-    tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back."""
+    tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back.
+    Without `awards` (the vendors' award rows), who won is read for the shared processes alone."""
     roles = (PartyRole.TENDERER, PartyRole.SUPPLIER)
     first, second = aliased(VendorParty), aliased(VendorParty)
     mine, theirs = aliased(ProcessParty), aliased(ProcessParty)
@@ -761,7 +771,25 @@ def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFra
         )
         .distinct()
     ).all()
-    won = set(zip(awards["vendor_id"], awards["process_id"], strict=True))
+    if awards is not None:
+        won = set(zip(awards["vendor_id"], awards["process_id"], strict=True))
+    else:
+        shared_ids = sorted({int(process_id) for _, _, process_id, _ in rows})
+        won = set()
+        for start in range(0, len(shared_ids), CHUNK):
+            won.update(
+                (int(v), int(process_id))
+                for v, process_id in session.execute(
+                    select(VendorParty.vendor_id, Award.process_id)
+                    .join(AwardSupplier, AwardSupplier.party_id == VendorParty.party_id)
+                    .join(Award, Award.id == AwardSupplier.award_id)
+                    .where(
+                        VendorParty.kind == EntityKind.SUPPLIER,
+                        VendorParty.vendor_id.in_(vendor_ids),
+                        Award.process_id.in_(shared_ids[start : start + CHUNK]),
+                    )
+                )
+            )
     pairs: dict[tuple[int, int], list[tuple[int, str]]] = {}
     for a, b, process_id, ocid in rows:
         pairs.setdefault((int(a), int(b)), []).append((int(process_id), ocid))
@@ -815,6 +843,9 @@ def compare_vendors(
         )
         if not MIN_COMPARED <= len(listed) <= MAX_COMPARED:
             raise CompareError(f"compare {MIN_COMPARED} to {MAX_COMPARED} vendors, not {len(listed)}")
+        stored = _stored_comparison(session, listed)
+        if stored is not None:
+            return stored
         awards = _enrich(session, _award_rows(session, _entity_filter(EntityKind.SUPPLIER, listed)))
         more = 0
     names = names_of(session, listed + awards["counterpart"].dropna().astype(int).tolist())
@@ -830,6 +861,60 @@ def compare_vendors(
         rivalries=rivals,
         currencies=[str(c) for c in currency_order],
         more=more,
+    )
+
+
+def _stored_comparison(session: Session, listed: list[int]) -> Comparison | None:
+    """A comparison of these vendors from their stored totals, or None unless every one has current totals."""
+    parties: dict[int, list[int]] = {v: [] for v in listed}
+    for vendor_id, party_id in session.execute(
+        select(VendorParty.vendor_id, VendorParty.party_id).where(
+            VendorParty.kind == EntityKind.SUPPLIER, VendorParty.vendor_id.in_(listed)
+        )
+    ):
+        parties[vendor_id].append(party_id)
+    figures, rows = [], {}
+    for vendor_id in listed:
+        vendor = session.get(Vendor, vendor_id)
+        total = session.get(VendorTotal, vendor_id)
+        found = stored_figures(session, vendor, parties[vendor_id]) if vendor is not None else None
+        if found is None or total is None or "currency_rows" not in total.figures:
+            return None
+        figures.append(found)
+        rows[vendor_id] = total.figures["currency_rows"]
+    # Market shares among them, per currency, as concentration_of computes them from their award rows.
+    concentration = []
+    for currency in sorted({c.currency for f in figures for c in f.currencies}):
+        units = {f.vendor_id: to_units(c.awarded) for f in figures for c in f.currencies if c.currency == currency}
+        total_units = sum(u for u in units.values() if u is not None)
+        if total_units <= 0:
+            continue
+        ranked = sorted(units.items(), key=lambda item: (-(item[1] or 0), item[0]))
+        shares = [
+            Share(v, next(f.name for f in figures if f.vendor_id == v), _money(u), float(u or 0) / total_units)
+            for v, u in ranked
+        ]
+        concentration.append(
+            Concentration(
+                currency=currency,
+                total=_money(total_units),
+                vendors=len(shares),
+                hhi=hhi([s.share for s in shares]),
+                shares=shares,
+            )
+        )
+    concentration.sort(key=lambda c: -c.vendors)
+    counts: dict[str, int] = {}
+    for per_vendor in rows.values():
+        for currency, n in per_vendor.items():
+            counts[currency] = counts.get(currency, 0) + int(n)
+    return Comparison(
+        vendors=figures,
+        scope=None,
+        scope_name=None,
+        concentration=concentration,
+        rivalries=rivalries_of(session, listed, None),
+        currencies=[c for c, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))],
     )
 
 

@@ -10,7 +10,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from portal.cli import cli
-from portal.domain.vendor_figures import get_entity, refresh_totals, stored_figures
+from portal.domain.vendor_figures import (
+    _stored_comparison,
+    compare_vendors,
+    get_entity,
+    refresh_totals,
+    stored_figures,
+)
 from portal.domain.vendors import merge_vendors
 from portal.models import Vendor, VendorParty, VendorTotal, VendorYearTotal
 from portal.vocabulary import EntityKind
@@ -110,3 +116,23 @@ def test_a_merge_makes_the_stored_totals_stale_and_the_figures_are_computed(vend
         assert stored_figures(session, kept, _parties(session, kept)) is None
         figures = get_entity(session, kept.id, latest=200).figures
         assert figures.processes == 6  # ACME's five and Gamma's one
+
+
+def test_a_comparison_from_stored_totals_equals_the_one_computed(vendors_loaded):
+    with vendors_loaded() as session:
+        ids = [
+            vendor_of(session, A, "ACME Corp.").vendor_id,
+            vendor_of(session, A, "Beta Builders Inc").vendor_id,
+            vendor_of(session, B, "Beta Builders LLC").vendor_id,
+            vendor_of(session, B, "Gamma Paving LLC").vendor_id,
+        ]
+        chosen = [ids[:2], ids[::-1], [ids[0], ids[3]], ids]
+        computed = [compare_vendors(session, vendor_ids=vendor_ids) for vendor_ids in chosen]
+    with vendors_loaded.begin() as session:
+        refresh_totals(session, kind=EntityKind.SUPPLIER)
+    with vendors_loaded() as session:
+        for vendor_ids, before in zip(chosen, computed, strict=True):
+            assert _stored_comparison(session, vendor_ids) is not None
+            after = compare_vendors(session, vendor_ids=vendor_ids)
+            assert before.rivalries and before.concentration  # the fixture has both to compare
+            assert repr(after) == repr(before), vendor_ids
