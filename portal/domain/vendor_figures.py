@@ -630,7 +630,12 @@ def stored_figures(session: Session, vendor: Vendor, party_ids: Iterable[int]) -
 def refresh_after_load(session: Session) -> int:
     """Refresh the totals of the entities touched by the processes a load changed (those still queued for the
     search index, so this runs before the index takes them); returns how many entities."""
-    touched = touched_entities(session, list(session.scalars(select(IndexQueue.ocid))))
+    return refresh_for_processes(session, list(session.scalars(select(IndexQueue.ocid))))
+
+
+def refresh_for_processes(session: Session, ocids: Sequence[str]) -> int:
+    """Refresh the totals of the entities named by these processes (a notice just published, a load)."""
+    touched = touched_entities(session, ocids)
     return sum(refresh_totals(session, kind=kind, vendor_ids=ids) for kind, ids in touched.items() if ids)
 
 
