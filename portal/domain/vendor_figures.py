@@ -458,15 +458,7 @@ def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[i
     else:
         ids = sorted({int(v) for v in vendor_ids})
     for chunk in _chunks_by_awards(session, kind, ids):
-        # IN lists of at most CHUNK ids (SQLite's limit on bound parameters)
-        awards = pd.concat(
-            [
-                _award_rows(session, _entity_filter(kind, chunk[i : i + CHUNK]), kind=kind)
-                for i in range(0, len(chunk), CHUNK)
-            ],
-            ignore_index=True,
-        )
-        awards = _enrich(session, awards)
+        awards = _enrich(session, _award_rows(session, _entity_filter(kind, chunk), kind=kind))
         figures = all_figures(awards, dict.fromkeys(chunk, ""), {})
         counted = _counted(awards[awards["first"]])
         by_year = counted.groupby(["vendor_id", "currency", "year"], dropna=False).agg(
@@ -522,7 +514,8 @@ def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[i
 
 
 def _chunks_by_awards(session: Session, kind: EntityKind, ids: list[int]) -> Iterable[list[int]]:
-    """The entities in groups of about REFRESH_ROWS award rows, so that memory stays bounded."""
+    """The entities in groups of about REFRESH_ROWS award rows (and at most CHUNK entities, for the IN lists),
+    so that memory stays bounded."""
     if kind == EntityKind.SUPPLIER:
         counting = select(VendorParty.vendor_id, func.count()).join(
             AwardSupplier, AwardSupplier.party_id == VendorParty.party_id
@@ -546,7 +539,7 @@ def _chunks_by_awards(session: Session, kind: EntityKind, ids: list[int]) -> Ite
     chunk: list[int] = []
     rows = 0
     for vendor_id in ids:
-        if chunk and rows + counts.get(vendor_id, 0) > REFRESH_ROWS:
+        if chunk and (rows + counts.get(vendor_id, 0) > REFRESH_ROWS or len(chunk) >= CHUNK):
             yield chunk
             chunk, rows = [], 0
         chunk.append(vendor_id)
