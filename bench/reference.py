@@ -64,12 +64,27 @@ def raw_insert(engine: Engine, corpus: Path) -> dict:
 
 FTS_SCHEMA = """
 CREATE VIRTUAL TABLE fts USING fts5(text, title, buyer, suppliers, tokenize = 'unicode61 remove_diacritics 2');
-CREATE TABLE doc (rowid INTEGER PRIMARY KEY, ocid TEXT, currency TEXT, amount INTEGER, "when" INTEGER);
+CREATE TABLE doc (
+    rowid INTEGER PRIMARY KEY, ocid TEXT, currency TEXT, amount INTEGER, "when" INTEGER,
+    buyer TEXT, method TEXT, status TEXT
+);
+CREATE TABLE doc_supplier (rowid INTEGER, name TEXT);
 """
 FTS_INDEXES = """
 CREATE INDEX doc_currency_amount ON doc (currency, amount);
 CREATE INDEX doc_when ON doc ("when");
+CREATE INDEX doc_supplier_rowid ON doc_supplier (rowid);
 """
+# The facets the portal counts (search_index.columns.FACETS), as SQL over the `doc` rows of a match.
+FTS_FACETS = {
+    "buyer": "SELECT doc.buyer AS v FROM hits JOIN doc ON doc.rowid = hits.rowid WHERE doc.buyer != ''",
+    "supplier": "SELECT s.name AS v FROM hits JOIN doc_supplier s ON s.rowid = hits.rowid",
+    "method": "SELECT doc.method AS v FROM hits JOIN doc ON doc.rowid = hits.rowid WHERE doc.method != ''",
+    "status": "SELECT doc.status AS v FROM hits JOIN doc ON doc.rowid = hits.rowid WHERE doc.status != ''",
+    "currency": "SELECT doc.currency AS v FROM hits JOIN doc ON doc.rowid = hits.rowid WHERE doc.currency != ''",
+    "year": "SELECT strftime('%Y', doc.\"when\", 'unixepoch') AS v FROM hits JOIN doc ON doc.rowid = hits.rowid"
+    ' WHERE doc."when" IS NOT NULL',
+}
 
 
 def build_fts(session_factory: Callable[[], Session], path: Path) -> dict:
@@ -91,13 +106,30 @@ def build_fts(session_factory: Callable[[], Session], path: Path) -> dict:
             )
             if not ids:
                 break
-            rows, docs = [], []
+            rows, docs, suppliers = [], [], []
             for document in documents(session, ids):
                 count += 1
                 rows.append((count, document["text"], document["title"], document["buyer"], document["suppliers"]))
-                docs.append((count, document["ocid"], document["currency"], document["amount"], document["when"]))
+                docs.append(
+                    (
+                        count,
+                        document["ocid"],
+                        document["currency"],
+                        document["amount"],
+                        document["when"],
+                        document["buyer_name"],
+                        document["method"],
+                        document["status"],
+                    )
+                )
+                suppliers += [(count, name) for name in document["supplier_names"].split("\n") if name]
             db.executemany("INSERT INTO fts (rowid, text, title, buyer, suppliers) VALUES (?,?,?,?,?)", rows)
-            db.executemany('INSERT INTO doc (rowid, ocid, currency, amount, "when") VALUES (?,?,?,?,?)', docs)
+            db.executemany(
+                'INSERT INTO doc (rowid, ocid, currency, amount, "when", buyer, method, status)'
+                " VALUES (?,?,?,?,?,?,?,?)",
+                docs,
+            )
+            db.executemany("INSERT INTO doc_supplier (rowid, name) VALUES (?,?)", suppliers)
             last_id = ids[-1]
             session.expunge_all()
     db.executescript(FTS_INDEXES)
@@ -142,3 +174,16 @@ class Fts:
                 (match, *rowids),
             ).fetchall()
         return total
+
+    def facet_counts(self, match: str, limit: int) -> dict[str, list[tuple[str, int]]]:
+        """Per facet, its `limit` most frequent values among the documents matching, with their counts: the
+        match is computed once into a temporary table, then one GROUP BY per facet."""
+        self.db.execute("DROP TABLE IF EXISTS temp.hits")
+        self.db.execute("CREATE TEMP TABLE hits AS SELECT rowid FROM fts WHERE fts MATCH ?", (match,))
+        found = {}
+        for name, values in FTS_FACETS.items():
+            found[name] = self.db.execute(
+                f"SELECT v, count(*) AS n FROM ({values}) GROUP BY v ORDER BY n DESC, v LIMIT ?", (limit,)
+            ).fetchall()
+        self.db.execute("DROP TABLE temp.hits")
+        return found

@@ -26,6 +26,7 @@ from portal.domain.accounts import AccountError, create_account
 from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
 from portal.domain.concerns import purge_contacts, take_unsent
+from portal.domain.vendor_figures import refresh_after_load, refresh_totals
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -39,7 +40,7 @@ from portal.domain.vendors import (
 from portal.models import IngestRun, Party, Source, SourceState, VendorDecision, VendorReview
 from portal.privacy import AnonymousRequestHandler
 from portal.resources import demo_data_folder, demo_sources_file
-from portal.vocabulary import ReviewStatus, Role
+from portal.vocabulary import EntityKind, ReviewStatus, Role
 from search_index.indexer import IndexBusy, IndexReport, rebuild, update_index
 
 DEMO_SOURCE = "Demo set (real published OCDS)"
@@ -65,6 +66,8 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
     sessions = app.extensions["portal.sessions"]
     with sessions.begin() as session:
         echo_resolution(resolve_all(session, incremental=True))
+    with sessions.begin() as session:
+        click.echo(f"vendor totals: {refresh_after_load(session)} entities refreshed")
     try:
         report = update_index(sessions, app.config["INDEX_DIR"])
     except IndexBusy as error:  # the changes stay queued: the next update indexes them
@@ -321,6 +324,20 @@ def vendors_resolve(incremental: bool) -> None:
     """Resolve every party into entities by the rules in portal/domain/vendor_rules.toml."""
     with current_app.extensions["portal.sessions"].begin() as session:
         echo_resolution(resolve_all(session, incremental=incremental))
+    if not incremental:
+        _refresh_all_totals()
+
+
+@vendors.command("totals")
+def vendors_totals() -> None:
+    """Compute again every entity's stored totals (vendor pages read them; each load refreshes those it touched)."""
+    _refresh_all_totals()
+
+
+def _refresh_all_totals() -> None:
+    with current_app.extensions["portal.sessions"].begin() as session:
+        for kind in (EntityKind.SUPPLIER, EntityKind.BUYER):
+            click.echo(f"vendor totals: {refresh_totals(session, kind=kind)} {kind}s refreshed")
 
 
 @vendors.command("merge")

@@ -578,6 +578,38 @@ class VendorDecision(Base):
     undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class VendorYearTotal(Base):
+    """An entity's counted awards in one year and currency, summed (units of 10^-4), refreshed after each load for
+    the entities it touched (portal.domain.vendor_figures.refresh_totals), so that its page reads these rows rather
+    than every award. Thrown away and computed again at will."""
+
+    __tablename__ = "vendor_year_total"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    year: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(Text)
+    awarded_units: Mapped[int] = mapped_column(BigInteger)
+    contracted_units: Mapped[int] = mapped_column(BigInteger)
+    awards: Mapped[int] = mapped_column(Integer)
+    per_win_units: Mapped[int] = mapped_column(BigInteger)
+    value_increases: Mapped[int] = mapped_column(Integer)
+    increase_units: Mapped[int] = mapped_column(BigInteger)
+
+
+class VendorTotal(Base):
+    """The rest of an entity's figures, those that are not sums over years (processes, methods, medians, the
+    buyers served), computed with its year totals; `parties` is a digest of its party ids then, so a merge or a
+    split since makes the row stale (the figures are then computed from the awards)."""
+
+    __tablename__ = "vendor_total"
+
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), primary_key=True)
+    parties: Mapped[str] = mapped_column(String(64))
+    figures: Mapped[dict] = mapped_column(JSON)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Officials: accounts, the departments they publish for, the notices they published, and the audit trail.
 

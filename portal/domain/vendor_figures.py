@@ -8,27 +8,31 @@ currencies are never added together. An award counts towards totals when its sta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.headline import COUNTED
-from portal.domain.ocds import from_units
+from portal.domain.ocds import from_units, to_units
 from portal.models import (
     Amendment,
     Award,
     AwardSupplier,
     Contract,
+    IndexQueue,
     Party,
     Process,
     ProcessParty,
     Tender,
     Vendor,
     VendorParty,
+    VendorTotal,
+    VendorYearTotal,
 )
 from portal.vocabulary import EntityKind, PartyRole, ProcurementMethod, ValueBasis
 
@@ -278,15 +282,21 @@ def _none_if_empty(frame: pd.DataFrame) -> pd.DataFrame | None:
     return None if frame.empty else frame
 
 
-def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[int, str]) -> list[VendorFigures]:
-    """The figures of each vendor in `names` (in that order), from one pass of group-bys over all their awards."""
-    awards = awards[awards["vendor_id"].isin(list(names))]
-    mine = awards[awards["first"]]
+def _counted(mine: pd.DataFrame) -> pd.DataFrame:
+    """The awards (each once) whose value counts towards the totals, with the columns the sums need."""
     counted = mine[mine["counted"] & mine["units"].notna() & (mine["currency"] != "")].copy()
     counted["units"] = counted["units"].astype("int64")
     counted["per_win"] = counted["per_win"].astype("int64")
     counted["increased"] = counted["increase"] > 0
     counted["increase_units"] = counted["increase"].where(counted["increased"], 0).astype("int64")
+    return counted
+
+
+def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[int, str]) -> list[VendorFigures]:
+    """The figures of each vendor in `names` (in that order), from one pass of group-bys over all their awards."""
+    awards = awards[awards["vendor_id"].isin(list(names))]
+    mine = awards[awards["first"]]
+    counted = _counted(mine)
     by_currency = counted.groupby(["vendor_id", "currency"]).agg(
         awarded=("units", "sum"),
         contracted=("contracted", "sum"),
@@ -383,8 +393,12 @@ def live_vendor(session: Session, vendor_id: int, kind: EntityKind | None = None
     return vendor
 
 
-def get_entity(session: Session, vendor_id: int, *, kind: EntityKind = EntityKind.SUPPLIER) -> Entity:
-    """A vendor (or a buyer) with its parties, why each belongs, and its figures."""
+def get_entity(
+    session: Session, vendor_id: int, *, kind: EntityKind = EntityKind.SUPPLIER, latest: int | None = None
+) -> Entity:
+    """A vendor (or a buyer) with its parties, why each belongs, and its figures. With `latest`, the figures
+    come from the totals refreshed after each load where they are current, and `awards` holds only the latest
+    `latest` awards (by date, undated last); otherwise every award, and the figures computed from them."""
     vendor = live_vendor(session, vendor_id, kind)
     parties = [
         (party, evidence, detail)
@@ -395,10 +409,254 @@ def get_entity(session: Session, vendor_id: int, *, kind: EntityKind = EntityKin
             .order_by(Party.id)
         ).all()
     ]
+    if latest is not None:
+        stored = stored_figures(session, vendor, [party.id for party, _, _ in parties])
+        if stored is not None:
+            return Entity(
+                vendor=vendor, parties=parties, figures=stored, awards=_latest_awards(session, vendor, latest)
+            )
     awards = _enrich(session, _award_rows(session, _entity_filter(kind, [vendor.id]), kind=kind))
     names = names_of(session, awards["counterpart"].dropna().astype(int).tolist())
     figures = figures_of(vendor.id, vendor.name, awards, names)
     return Entity(vendor=vendor, parties=parties, figures=figures, awards=awards)
+
+
+def _latest_awards(session: Session, vendor: Vendor, latest: int) -> pd.DataFrame:
+    """The rows of the entity's `latest` latest awards (by date, undated last, then the latest row first), as
+    the page lists them."""
+    kind = EntityKind(vendor.kind)
+    where = _entity_filter(kind, [vendor.id])
+    if kind == EntityKind.SUPPLIER:
+        ids = select(Award.id, Award.date).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
+    else:
+        ids = select(Award.id, Award.date).select_from(Award).join(Process, Process.id == Award.process_id)
+    chosen = session.execute(
+        ids.where(where)
+        .group_by(Award.id, Award.date)
+        .order_by(Award.date.is_(None), Award.date.desc(), Award.id.desc())
+        .limit(latest)
+    ).all()
+    return _award_rows(session, and_(where, Award.id.in_([award_id for award_id, _ in chosen])), kind=kind)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Totals kept in tables (VendorYearTotal, VendorTotal): computed by the same functions as above, after each load
+# for the entities it touched, so that a page reads a few rows rather than every award of a large vendor.
+
+REFRESH_ROWS = 200_000  # award rows read and summed together (a few hundred MB in pandas); a larger entity alone
+
+
+def _digest(party_ids: Iterable[int]) -> str:
+    return hashlib.sha256(",".join(str(p) for p in sorted(party_ids)).encode()).hexdigest()
+
+
+def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[int] | None = None) -> int:
+    """Compute again the stored totals of these entities (every live one of `kind` when None); returns how many."""
+    if vendor_ids is None:
+        live = select(Vendor.id).where(Vendor.kind == kind, Vendor.merged_into_id.is_(None)).order_by(Vendor.id)
+        ids = list(session.scalars(live))
+    else:
+        ids = sorted({int(v) for v in vendor_ids})
+    for chunk in _chunks_by_awards(session, kind, ids):
+        awards = _enrich(session, _award_rows(session, _entity_filter(kind, chunk), kind=kind))
+        figures = all_figures(awards, dict.fromkeys(chunk, ""), {})
+        counted = _counted(awards[awards["first"]])
+        by_year = counted.groupby(["vendor_id", "currency", "year"], dropna=False).agg(
+            awarded=("units", "sum"),
+            contracted=("contracted", "sum"),
+            awards=("units", "size"),
+            per_win=("per_win", "sum"),
+            value_increases=("increased", "sum"),
+            increase=("increase_units", "sum"),
+        )
+        parties: dict[int, list[int]] = {v: [] for v in chunk}
+        for vendor_id, party_id in session.execute(
+            select(VendorParty.vendor_id, VendorParty.party_id).where(
+                VendorParty.kind == kind, VendorParty.vendor_id.in_(chunk)
+            )
+        ):
+            parties[vendor_id].append(party_id)
+        session.execute(delete(VendorYearTotal).where(VendorYearTotal.vendor_id.in_(chunk)))
+        session.execute(delete(VendorTotal).where(VendorTotal.vendor_id.in_(chunk)))
+        years = [
+            {
+                "vendor_id": int(v),
+                "year": None if pd.isna(year) else int(year),
+                "currency": str(currency),
+                "awarded_units": int(row["awarded"]),
+                "contracted_units": int(row["contracted"]),
+                "awards": int(row["awards"]),
+                "per_win_units": int(row["per_win"]),
+                "value_increases": int(row["value_increases"]),
+                "increase_units": int(row["increase"]),
+            }
+            for (v, currency, year), row in by_year.iterrows()
+        ]
+        if years:
+            session.execute(insert(VendorYearTotal), years)
+        # Award rows per currency (every row, counted or not), for the order of a comparison's columns.
+        named = awards[awards["currency"] != ""].groupby(["vendor_id", "currency"]).size()
+        currency_rows: dict[int, dict[str, int]] = {v: {} for v in chunk}
+        for (v, currency), n in named.items():
+            currency_rows[int(v)][str(currency)] = int(n)
+        session.execute(
+            insert(VendorTotal),
+            [
+                {
+                    "vendor_id": f.vendor_id,
+                    "parties": _digest(parties[f.vendor_id]),
+                    "figures": _rest(f) | {"currency_rows": currency_rows[f.vendor_id]},
+                }
+                for f in figures
+            ],
+        )
+    return len(ids)
+
+
+def _chunks_by_awards(session: Session, kind: EntityKind, ids: list[int]) -> Iterable[list[int]]:
+    """The entities in groups of about REFRESH_ROWS award rows (and at most CHUNK entities, for the IN lists),
+    so that memory stays bounded."""
+    if kind == EntityKind.SUPPLIER:
+        counting = select(VendorParty.vendor_id, func.count()).join(
+            AwardSupplier, AwardSupplier.party_id == VendorParty.party_id
+        )
+    else:
+        counting = (
+            select(VendorParty.vendor_id, func.count())
+            .join(Process, Process.buyer_id == VendorParty.party_id)
+            .join(Award, Award.process_id == Process.id)
+        )
+    counts: dict[int, int] = {}
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        counts.update(
+            session.execute(
+                counting.where(VendorParty.kind == kind, VendorParty.vendor_id.in_(part)).group_by(
+                    VendorParty.vendor_id
+                )
+            ).all()
+        )
+    chunk: list[int] = []
+    rows = 0
+    for vendor_id in ids:
+        if chunk and (rows + counts.get(vendor_id, 0) > REFRESH_ROWS or len(chunk) >= CHUNK):
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append(vendor_id)
+        rows += counts.get(vendor_id, 0)
+    if chunk:
+        yield chunk
+
+
+def _rest(f: VendorFigures) -> dict:
+    """What a VendorTotal keeps: the figures that are not sums over the year rows."""
+    return {
+        "processes": f.processes,
+        "awards": f.awards,
+        "buyers": f.buyers,
+        "medians": {c.currency: str(c.median) for c in f.currencies},
+        "methods": [[m, n] for m, n in f.methods.items()],
+        "single_bid": f.single_bid,
+        "direct": f.direct,
+        "single_bid_or_direct": f.single_bid_or_direct,
+        "amendments": f.amendments,
+        "top_buyers": [[b, n] for b, _, n in f.top_buyers],
+    }
+
+
+def stored_figures(session: Session, vendor: Vendor, party_ids: Iterable[int]) -> VendorFigures | None:
+    """The entity's figures from its stored totals, or None when there are none or its parties changed since."""
+    total = session.get(VendorTotal, vendor.id)
+    if total is None or total.parties != _digest(party_ids):
+        return None
+    rest = total.figures
+    rows = session.scalars(select(VendorYearTotal).where(VendorYearTotal.vendor_id == vendor.id)).all()
+    sums: dict[str, list[int]] = {}
+    for r in sorted(rows, key=lambda r: r.currency):
+        each = (r.awarded_units, r.contracted_units, r.awards, r.per_win_units, r.value_increases, r.increase_units)
+        sums[r.currency] = [a + b for a, b in zip(sums.get(r.currency, [0] * 6), each, strict=True)]
+    currencies = []
+    # The most awards first; a tie in currency order (sorted above, and the sort is stable).
+    for currency, (awarded, contracted, awards, per_win, increases, increase) in sorted(
+        sums.items(), key=lambda item: -item[1][2]
+    ):
+        currencies.append(
+            CurrencyFigures(
+                currency=currency,
+                awarded=_money(awarded),
+                contracted=_money(contracted),
+                awards=awards,
+                mean=((from_units(per_win) or Decimal(0)) / awards).quantize(Decimal("0.01")),
+                median=Decimal(rest["medians"][currency]),
+                value_increases=increases,
+                increase=_money(increase),
+            )
+        )
+    years = [
+        YearFigures(
+            year=r.year,
+            currency=r.currency,
+            awarded=_money(r.awarded_units),
+            contracted=_money(r.contracted_units),
+            awards=r.awards,
+        )
+        for r in rows
+    ]
+    buyer_names = names_of(session, [b for b, _ in rest["top_buyers"]])
+    return VendorFigures(
+        vendor_id=vendor.id,
+        name=vendor.name,
+        processes=rest["processes"],
+        awards=rest["awards"],
+        buyers=rest["buyers"],
+        currencies=currencies,
+        years=sorted(years, key=lambda y: (y.currency, y.year if y.year is not None else -1)),
+        methods={str(m): int(n) for m, n in rest["methods"]},
+        single_bid=rest["single_bid"],
+        direct=rest["direct"],
+        single_bid_or_direct=rest["single_bid_or_direct"],
+        amendments=rest["amendments"],
+        top_buyers=[(int(b), buyer_names.get(int(b), ""), int(n)) for b, n in rest["top_buyers"]],
+    )
+
+
+def refresh_after_load(session: Session) -> int:
+    """Refresh the totals of the entities touched by the processes a load changed (those still queued for the
+    search index, so this runs before the index takes them); returns how many entities."""
+    return refresh_for_processes(session, list(session.scalars(select(IndexQueue.ocid))))
+
+
+def refresh_for_processes(session: Session, ocids: Sequence[str]) -> int:
+    """Refresh the totals of the entities named by these processes (a notice just published, a load)."""
+    touched = touched_entities(session, ocids)
+    return sum(refresh_totals(session, kind=kind, vendor_ids=ids) for kind, ids in touched.items() if ids)
+
+
+def touched_entities(session: Session, ocids: Sequence[str]) -> dict[EntityKind, set[int]]:
+    """The entities whose figures the changes to these processes may have changed: their suppliers' and their
+    buyers'."""
+    found: dict[EntityKind, set[int]] = {EntityKind.SUPPLIER: set(), EntityKind.BUYER: set()}
+    ordered = sorted(set(ocids))
+    for start in range(0, len(ordered), CHUNK):
+        processes = select(Process.id).where(Process.ocid.in_(ordered[start : start + CHUNK]))
+        found[EntityKind.SUPPLIER].update(
+            session.scalars(
+                select(VendorParty.vendor_id)
+                .join(AwardSupplier, AwardSupplier.party_id == VendorParty.party_id)
+                .join(Award, Award.id == AwardSupplier.award_id)
+                .where(VendorParty.kind == EntityKind.SUPPLIER, Award.process_id.in_(processes))
+                .distinct()
+            )
+        )
+        found[EntityKind.BUYER].update(
+            session.scalars(
+                select(VendorParty.vendor_id)
+                .join(Process, Process.buyer_id == VendorParty.party_id)
+                .where(VendorParty.kind == EntityKind.BUYER, Process.id.in_(processes))
+                .distinct()
+            )
+        )
+    return found
 
 
 def _entity_filter(kind: EntityKind, vendor_ids: Sequence[int]) -> ColumnElement[bool]:
@@ -489,9 +747,10 @@ def concentration_of(awards: pd.DataFrame, names: dict[int, str]) -> list[Concen
     return found
 
 
-def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFrame) -> list[Rivalry]:
+def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFrame | None) -> list[Rivalry]:
     """Processes where two of the vendors both tendered or were awarded (as published in tenderers, bids'
-    tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back."""
+    tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back.
+    Without `awards` (the vendors' award rows), who won is read for the shared processes alone."""
     roles = (PartyRole.TENDERER, PartyRole.SUPPLIER)
     first, second = aliased(VendorParty), aliased(VendorParty)
     mine, theirs = aliased(ProcessParty), aliased(ProcessParty)
@@ -510,7 +769,25 @@ def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFra
         )
         .distinct()
     ).all()
-    won = set(zip(awards["vendor_id"], awards["process_id"], strict=True))
+    if awards is not None:
+        won = set(zip(awards["vendor_id"], awards["process_id"], strict=True))
+    else:
+        shared_ids = sorted({int(process_id) for _, _, process_id, _ in rows})
+        won = set()
+        for start in range(0, len(shared_ids), CHUNK):
+            won.update(
+                (int(v), int(process_id))
+                for v, process_id in session.execute(
+                    select(VendorParty.vendor_id, Award.process_id)
+                    .join(AwardSupplier, AwardSupplier.party_id == VendorParty.party_id)
+                    .join(Award, Award.id == AwardSupplier.award_id)
+                    .where(
+                        VendorParty.kind == EntityKind.SUPPLIER,
+                        VendorParty.vendor_id.in_(vendor_ids),
+                        Award.process_id.in_(shared_ids[start : start + CHUNK]),
+                    )
+                )
+            )
     pairs: dict[tuple[int, int], list[tuple[int, str]]] = {}
     for a, b, process_id, ocid in rows:
         pairs.setdefault((int(a), int(b)), []).append((int(process_id), ocid))
@@ -564,6 +841,9 @@ def compare_vendors(
         )
         if not MIN_COMPARED <= len(listed) <= MAX_COMPARED:
             raise CompareError(f"compare {MIN_COMPARED} to {MAX_COMPARED} vendors, not {len(listed)}")
+        stored = _stored_comparison(session, listed)
+        if stored is not None:
+            return stored
         awards = _enrich(session, _award_rows(session, _entity_filter(EntityKind.SUPPLIER, listed)))
         more = 0
     names = names_of(session, listed + awards["counterpart"].dropna().astype(int).tolist())
@@ -579,6 +859,60 @@ def compare_vendors(
         rivalries=rivals,
         currencies=[str(c) for c in currency_order],
         more=more,
+    )
+
+
+def _stored_comparison(session: Session, listed: list[int]) -> Comparison | None:
+    """A comparison of these vendors from their stored totals, or None unless every one has current totals."""
+    parties: dict[int, list[int]] = {v: [] for v in listed}
+    for vendor_id, party_id in session.execute(
+        select(VendorParty.vendor_id, VendorParty.party_id).where(
+            VendorParty.kind == EntityKind.SUPPLIER, VendorParty.vendor_id.in_(listed)
+        )
+    ):
+        parties[vendor_id].append(party_id)
+    figures, rows = [], {}
+    for vendor_id in listed:
+        vendor = session.get(Vendor, vendor_id)
+        total = session.get(VendorTotal, vendor_id)
+        found = stored_figures(session, vendor, parties[vendor_id]) if vendor is not None else None
+        if found is None or total is None or "currency_rows" not in total.figures:
+            return None
+        figures.append(found)
+        rows[vendor_id] = total.figures["currency_rows"]
+    # Market shares among them, per currency, as concentration_of computes them from their award rows.
+    concentration = []
+    for currency in sorted({c.currency for f in figures for c in f.currencies}):
+        units = {f.vendor_id: to_units(c.awarded) for f in figures for c in f.currencies if c.currency == currency}
+        total_units = sum(u for u in units.values() if u is not None)
+        if total_units <= 0:
+            continue
+        ranked = sorted(units.items(), key=lambda item: (-(item[1] or 0), item[0]))
+        shares = [
+            Share(v, next(f.name for f in figures if f.vendor_id == v), _money(u), float(u or 0) / total_units)
+            for v, u in ranked
+        ]
+        concentration.append(
+            Concentration(
+                currency=currency,
+                total=_money(total_units),
+                vendors=len(shares),
+                hhi=hhi([s.share for s in shares]),
+                shares=shares,
+            )
+        )
+    concentration.sort(key=lambda c: -c.vendors)
+    counts: dict[str, int] = {}
+    for per_vendor in rows.values():
+        for currency, n in per_vendor.items():
+            counts[currency] = counts.get(currency, 0) + int(n)
+    return Comparison(
+        vendors=figures,
+        scope=None,
+        scope_name=None,
+        concentration=concentration,
+        rivalries=rivalries_of(session, listed, None),
+        currencies=[c for c, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))],
     )
 
 

@@ -65,7 +65,7 @@ from portal.domain.publishing import (
     release_schema_errors,
     stored_release,
 )
-from portal.domain.vendor_figures import find_vendors
+from portal.domain.vendor_figures import find_vendors, refresh_for_processes
 from portal.domain.vendors import (
     VendorError,
     merge_vendors,
@@ -573,6 +573,7 @@ def _submit(mode: str, prepared: Prepared, notice: PublishedNotice | None = None
     department = publishing_department(db, account, None)
     stored = store_release(db, prepared.release, publisher_name=department.name)
     published = record_notice(db, account, prepared, release_checksum=stored.checksum)
+    refresh_for_processes(db, [prepared.release["ocid"]])  # the vendor totals of its supplier and buyer
     db.commit()
     _update_index()
     flash(_("Published. The notice is on the process page and in the search."))

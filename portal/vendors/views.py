@@ -140,7 +140,7 @@ def entity_data(entity: Entity, kind: EntityKind) -> dict[str, Any]:
 
 
 def _page(kind: EntityKind, vendor_id: int) -> Response:
-    entity = get_entity(get_session(), vendor_id, kind=kind)
+    entity = get_entity(get_session(), vendor_id, kind=kind, latest=AWARDS_SHOWN)
     awards = entity.awards.sort_values(["award_date", "award_row"], ascending=False, na_position="last")
     awards = awards.drop_duplicates("award_row").head(AWARDS_SHOWN)
     shown = [

@@ -57,9 +57,13 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
         "search: phrase",
         "search: date + amount range filter",
         "search: page 50",
+        "search with all facets: common word",
+        "stemmed query: common word",
+        "stemmed query: phrase",
         "page: process c=8",
         "page: search c=8",
         "serving, peak RSS",
+        "CSV export through HTTP",
         "entity resolution, all parties",
         "entity resolution after 1,000 releases",
         "page: vendor (in process)",
@@ -71,3 +75,8 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
     assert saved["stages"]["ingest_sqlite"]["releases"] == saved["stages"]["corpus"]["releases"]
     assert saved["stages"]["reindex"]["documents"] == SMOKE_PROCESSES
     assert saved["machine"]["cores"] >= 1
+    # The export counts what it received: one page or the whole result set, never more than matched.
+    export = saved["stages"]["export"]
+    assert 0 < export["rows"] <= export["matches"]
+    # Peak memory is each child's own (VmHWM), read by the child: present for every stage run in a child.
+    assert all(saved["stages"][stage]["peak_rss_mb"] > 0 for stage in ("ingest_sqlite", "reindex", "comparison"))

@@ -216,3 +216,25 @@ def test_the_checks_themselves():
         Check.REASON_MISSING,
         Check.NOTHING_CHANGED,
     ]
+
+
+def test_publishing_refreshes_the_stored_vendor_totals_of_its_supplier(signed_in, officials, sessions):
+    from portal.domain.vendor_figures import refresh_totals, stored_figures
+    from portal.domain.vendors import resolve_all
+    from portal.models import Party, Vendor, VendorParty
+    from portal.vocabulary import EntityKind
+
+    client = signed_in("roads")
+    assert publish(client, officials.roads).status_code == 302
+    with sessions.begin() as session:
+        resolve_all(session)
+        refresh_totals(session, kind=EntityKind.SUPPLIER)
+    assert publish(client, officials.roads).status_code == 302  # a second award to the same supplier
+    with sessions() as session:
+        party = session.scalars(select(Party).where(Party.name == "Pavages Laurentiens inc.")).one()
+        vendor = session.get(
+            Vendor, session.scalar(select(VendorParty.vendor_id).where(VendorParty.party_id == party.id))
+        )
+        parties = session.scalars(select(VendorParty.party_id).where(VendorParty.vendor_id == vendor.id)).all()
+        stored = stored_figures(session, vendor, parties)
+        assert stored is not None and stored.awards == 2
