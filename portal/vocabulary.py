@@ -208,3 +208,12 @@ class Check(StrEnum):
     DOCUMENT_LINK = "document link not http(s)"
     REASON_MISSING = "amendment without a reason"
     NOTHING_CHANGED = "amendment changes nothing"
+
+
+class FlagOutcome(StrEnum):
+    """What an indicator says of one process (portal.domain.redflags)."""
+
+    FIRED = "fired"
+    NOT_FIRED = "not fired"
+    NOT_ENOUGH_DATA = "not enough data"  # a field it needs is not published
+    NOT_APPLICABLE = "not applicable"  # e.g. a single bid in a direct award

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.headline import COUNTED
@@ -614,3 +614,10 @@ def vendor_of_party(session: Session, party_id: int, kind: EntityKind = EntityKi
     return session.scalar(
         select(VendorParty.vendor_id).where(VendorParty.party_id == party_id, VendorParty.kind == kind)
     )
+
+
+def all_award_rows(session: Session, *, kind: EntityKind = EntityKind.SUPPLIER) -> pd.DataFrame:
+    """Every award's rows with the figures' columns (counted, contracted, method, single bid), for figures over
+    the whole data set: red flags read buyers' shares and concentration from here rather than computing them
+    again."""
+    return _enrich(session, _award_rows(session, true(), kind=kind))

@@ -1,0 +1,192 @@
+"""The rows every indicator reads, loaded once per computation as pandas frames: a few columns of each derived
+table (never the compiled JSON), so a million processes fit in memory and every indicator is a group-by."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from portal.domain.vendor_figures import all_award_rows
+from portal.models import (
+    Amendment,
+    Award,
+    AwardSupplier,
+    Bid,
+    Contract,
+    Item,
+    Process,
+    ProcessParty,
+    Tender,
+    Vendor,
+    VendorParty,
+)
+from portal.vocabulary import EntityKind, PartyRole
+
+
+@dataclass
+class FlagData:
+    processes: pd.DataFrame  # one row per process: method, tender period and value, buyer entity, ...
+    awards: pd.DataFrame  # one row per award
+    suppliers: pd.DataFrame  # one row per (award, supplier), with the supplier's entity
+    contracts: pd.DataFrame
+    amendments: pd.DataFrame
+    bids: pd.DataFrame
+    items: pd.DataFrame
+    tenderers: pd.Series  # process id -> tenderer parties named (role tenderer)
+    # The vendor figures' award rows (portal.domain.vendor_figures.all_award_rows): for a buyer's shares and
+    # concentration, read from the same rows the vendor pages read.
+    buyer_awards: pd.DataFrame
+    supplier_awards: pd.DataFrame
+    names: dict[int, str]  # entity id -> name
+
+    def ocids(self, process_ids: Any) -> pd.Series:
+        return self.processes.loc[list(process_ids), "ocid"]
+
+
+def _frame(session: Session, query: Any, names: list[str]) -> pd.DataFrame:
+    rows = session.connection().execute(query).all()
+    return pd.DataFrame([tuple(r) for r in rows], columns=names)
+
+
+def _utc(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series, utc=True, errors="coerce")
+
+
+def load_data(session: Session) -> FlagData:
+    """Every process's rows. Dates become UTC timestamps (a date pandas cannot hold, such as year 0201, becomes
+    missing: the indicator reading it says not enough data)."""
+    buyer = select(VendorParty.party_id, VendorParty.vendor_id).where(VendorParty.kind == EntityKind.BUYER).subquery()
+    processes = _frame(
+        session,
+        select(
+            Process.id,
+            Process.ocid,
+            Process.buyer_id,
+            buyer.c.vendor_id,
+            Process.procurement_method,
+            Process.title,
+            Process.description,
+            Process.value_units,
+            Tender.process_id,
+            Tender.status,
+            Tender.procurement_method,
+            Tender.main_category,
+            Tender.number_of_tenderers,
+            Tender.period_start,
+            Tender.period_end,
+            Tender.value_units,
+            Tender.value_currency,
+        )
+        .outerjoin(Tender, Tender.process_id == Process.id)
+        .outerjoin(buyer, buyer.c.party_id == Process.buyer_id),
+        [
+            "process_id",
+            "ocid",
+            "buyer_party",
+            "buyer",
+            "process_method",
+            "title",
+            "description",
+            "value_units",
+            "tender_row",
+            "tender_status",
+            "tender_method",
+            "category",
+            "number_of_tenderers",
+            "period_start",
+            "period_end",
+            "tender_units",
+            "tender_currency",
+        ],
+    )
+    processes["has_tender"] = processes["tender_row"].notna()
+    processes["method"] = processes["tender_method"].where(
+        processes["tender_method"].notna(), processes["process_method"]
+    )
+    processes["period_start"] = _utc(processes["period_start"])
+    processes["period_end"] = _utc(processes["period_end"])
+    processes = processes.drop(columns=["tender_row"]).set_index("process_id", drop=False)
+    processes.index.name = None  # the column keeps the name, so merges on "process_id" are not ambiguous
+
+    awards = _frame(
+        session,
+        select(
+            Award.id,
+            Award.process_id,
+            Award.award_id,
+            Award.status,
+            Award.value_units,
+            Award.value_currency,
+            Award.date,
+        ),
+        ["award_row", "process_id", "award_id", "status", "units", "currency", "date"],
+    )
+    awards["date"] = _utc(awards["date"])
+    supplier = (
+        select(VendorParty.party_id, VendorParty.vendor_id).where(VendorParty.kind == EntityKind.SUPPLIER).subquery()
+    )
+    suppliers = _frame(
+        session,
+        select(
+            AwardSupplier.award_id, Award.process_id, AwardSupplier.party_id, AwardSupplier.name, supplier.c.vendor_id
+        )
+        .join(Award, Award.id == AwardSupplier.award_id)
+        .outerjoin(supplier, supplier.c.party_id == AwardSupplier.party_id),
+        ["award_row", "process_id", "party_id", "name", "supplier"],
+    )
+    contracts = _frame(
+        session,
+        select(
+            Contract.process_id,
+            Contract.contract_id,
+            Contract.award_id,
+            Contract.status,
+            Contract.value_units,
+            Contract.value_currency,
+            Contract.date_signed,
+        ),
+        ["process_id", "contract_id", "award_id", "status", "units", "currency", "date_signed"],
+    )
+    amendments = _frame(
+        session,
+        select(Amendment.process_id, Amendment.parent, Amendment.parent_id),
+        ["process_id", "parent", "parent_id"],
+    )
+    bids = _frame(
+        session,
+        select(Bid.process_id, Bid.bid_id, Bid.status, Bid.value_units, Bid.value_currency, Bid.date, Bid.tenderers),
+        ["process_id", "bid_id", "status", "units", "currency", "date", "tenderers"],
+    )
+    bids["date"] = _utc(bids["date"])
+    items = _frame(
+        session,
+        select(Item.process_id, Item.parent, Item.parent_id, Item.classification_scheme, Item.classification_id),
+        ["process_id", "parent", "parent_id", "scheme", "classification"],
+    )
+    tenderers = _frame(
+        session,
+        select(ProcessParty.process_id, func.count())
+        .where(and_(ProcessParty.role == PartyRole.TENDERER))
+        .group_by(ProcessParty.process_id),
+        ["process_id", "count"],
+    ).set_index("process_id")["count"]
+    buyer_awards = all_award_rows(session, kind=EntityKind.BUYER)
+    supplier_awards = all_award_rows(session, kind=EntityKind.SUPPLIER)
+    names = dict(session.execute(select(Vendor.id, Vendor.name)).tuples().all())
+    return FlagData(
+        processes=processes,
+        awards=awards,
+        suppliers=suppliers,
+        contracts=contracts,
+        amendments=amendments,
+        bids=bids,
+        items=items,
+        tenderers=tenderers,
+        buyer_awards=buyer_awards,
+        supplier_awards=supplier_awards,
+        names=names,
+    )
