@@ -25,6 +25,7 @@ from portal.database import upgrade_database
 from portal.domain.accounts import AccountError, create_account
 from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
+from portal.domain.redflags import FlagReport, recompute_changed_flags, recompute_flags
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -61,6 +62,8 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
     sessions = app.extensions["portal.sessions"]
     with sessions.begin() as session:
         echo_resolution(resolve_all(session, incremental=True))
+    with sessions.begin() as session:
+        echo_flags(recompute_changed_flags(session))
     try:
         report = update_index(sessions, app.config["INDEX_DIR"])
     except IndexBusy as error:  # the changes stay queued: the next update indexes them
@@ -75,6 +78,14 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
     click.echo(f"search index: {report.indexed} processes updated")
     echo_index_report(report)
     return 0
+
+
+def echo_flags(report: FlagReport | None) -> None:
+    if report is None:
+        return
+    fired = sum(report.fired.values())
+    moved = " (a data-set fence moved: every process rewritten)" if report.fences_moved else ""
+    click.echo(f"red flags: {report.written} processes rewritten{moved}, {fired} flags fired in all")
 
 
 def echo_index_report(report: IndexReport) -> None:
@@ -336,6 +347,22 @@ def vendors_review(limit: int) -> None:
                 f"{r.kind}\t{r.reason}\t{r.party_a} {names.get(r.party_a)!r}\t"
                 f"{r.party_b} {names.get(r.party_b)!r}\t{r.detail}"
             )
+
+
+@cli.group("flags")
+def flags() -> None:
+    """Red flags: integrity indicators on every process."""
+
+
+@flags.command("recompute")
+def flags_recompute() -> None:
+    """Compute every indicator over every process, and the data-set fences."""
+    with current_app.extensions["portal.sessions"].begin() as session:
+        report = recompute_flags(session)
+    echo_flags(report)
+    for code, count in report.fired.items():
+        click.echo(f"  {code}: {count} processes ({report.seconds.get(code, 0)} s)")
+    click.echo("the search index shows the new flags after `portal reindex`")
 
 
 def port_is_free(host: str, port: int) -> bool:

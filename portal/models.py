@@ -16,6 +16,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -681,6 +682,7 @@ class FlagCoverage(Base):
 
     process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), primary_key=True)
     outcomes: Mapped[str] = mapped_column(Text, default="")
+    transparency: Mapped[float | None] = mapped_column(Float)  # the share of key fields published, 0 to 1
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

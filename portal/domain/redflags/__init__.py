@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from portal.domain.redflags import (
@@ -47,7 +47,7 @@ from portal.domain.redflags.awards import counted_awards
 from portal.domain.redflags.base import Computed, Indicator
 from portal.domain.redflags.bids import normalised
 from portal.domain.redflags.data import FlagData, load_data
-from portal.models import FlagCoverage, FlagFence, FlagResult, Process, Release, utcnow
+from portal.models import FlagCoverage, FlagFence, FlagResult, IndexQueue, Process, Release, utcnow
 from portal.vocabulary import FlagOutcome
 
 SETTINGS_FILE = Path(__file__).resolve().parents[2] / "redflags.toml"
@@ -216,9 +216,10 @@ def recompute_flags(
     for chunk in _chunks(rows):
         session.execute(insert(FlagResult), chunk)
     coverage = _coverage(results, written)
+    scores = transparency.scores(data).reindex(written)
     coverage_rows = [
-        {"process_id": int(i), "outcomes": text, "computed_at": now}
-        for i, text in zip(coverage.index, coverage.to_numpy(), strict=True)
+        {"process_id": int(i), "outcomes": text, "transparency": round(float(score), 4), "computed_at": now}
+        for i, text, score in zip(coverage.index, coverage.to_numpy(), scores.to_numpy(), strict=True)
     ]
     for chunk in _chunks(coverage_rows):
         session.execute(insert(FlagCoverage), chunk)
@@ -315,3 +316,142 @@ def fences(session: Session) -> dict[str, dict[str, Any]]:
     for code, name, value in session.execute(select(FlagFence.code, FlagFence.name, FlagFence.value)):
         found.setdefault(code, {})[name] = value
     return found
+
+
+def recompute_changed_flags(session: Session) -> FlagReport | None:
+    """After a load: the flags of the processes waiting for the search index (those the load changed), so
+    that the index takes them with the flags they now have. None when nothing changed."""
+    changed = list(
+        session.scalars(select(Process.id).join(IndexQueue, IndexQueue.ocid == Process.ocid).order_by(Process.id))
+    )
+    if not changed:
+        return None
+    return recompute_flags(session, changed=changed)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Methodology and entity pages.
+
+
+class UnknownIndicator(Exception):
+    """No indicator under this code; views answer 404."""
+
+
+@dataclass
+class IndicatorSummary:
+    indicator: Indicator
+    settings: dict[str, Any]
+    fired: int  # processes it fires on now
+    fences: dict[str, Any]
+    examples: list[str] = field(default_factory=list)  # ocids it fired on, a few
+
+
+EXAMPLES = 20  # processes listed on an indicator's page
+
+
+def fired_counts(session: Session) -> dict[str, int]:
+    return dict(
+        session.execute(select(FlagResult.code, func.count()).group_by(FlagResult.code)).tuples().all()  # type: ignore[arg-type]
+    )
+
+
+def methodology(session: Session) -> list[IndicatorSummary]:
+    settings = load_settings()
+    counts = fired_counts(session)
+    stored = fences(session)
+    return [
+        IndicatorSummary(i, settings.get(code, {}), counts.get(code, 0), stored.get(code, {}))
+        for code, i in INDICATORS.items()
+    ]
+
+
+def indicator_summary(session: Session, code: str) -> IndicatorSummary:
+    if code not in INDICATORS:
+        raise UnknownIndicator(f"no indicator {code!r}")
+    examples = list(
+        session.scalars(
+            select(Process.ocid)
+            .join(FlagResult, FlagResult.process_id == Process.id)
+            .where(FlagResult.code == code)
+            .order_by(Process.ocid)
+            .limit(EXAMPLES)
+        )
+    )
+    return IndicatorSummary(
+        INDICATORS[code],
+        load_settings().get(code, {}),
+        fired_counts(session).get(code, 0),
+        fences(session).get(code, {}),
+        examples,
+    )
+
+
+@dataclass
+class EntityFlags:
+    """A buyer's or supplier's flags against its peers: per code, how many of its processes carry it, its rate
+    and the rate among all processes of entities of its kind."""
+
+    processes: int
+    flagged: int  # its processes with at least one flag
+    codes: list[tuple[str, str, int, float, float]]  # code, title, processes, rate, peers' rate
+    transparency: float | None  # its mean transparency score
+    peers_transparency: float | None
+
+
+def entity_flags(session: Session, *, process_ids: Collection[int], peer_ids: Collection[int]) -> EntityFlags:
+    """Counts and rates of an entity's processes (`process_ids`) against those of all its peers (`peer_ids`,
+    every process of an entity of the same kind)."""
+    mine = sorted({int(i) for i in process_ids})
+    per_code: dict[str, set[int]] = {}
+    for chunk in _chunks(mine):
+        for process_id, code in session.execute(
+            select(FlagResult.process_id, FlagResult.code).where(FlagResult.process_id.in_(chunk))
+        ):
+            per_code.setdefault(code, set()).add(process_id)
+    peers_count = len(peer_ids) or 1
+    all_counts = dict(
+        session.execute(
+            select(FlagResult.code, func.count(func.distinct(FlagResult.process_id))).group_by(FlagResult.code)
+        )
+        .tuples()
+        .all()
+    )
+    total = max(1, len(mine))
+    codes = [
+        (
+            code,
+            INDICATORS[code].title,
+            len(per_code[code]),
+            len(per_code[code]) / total,
+            all_counts.get(code, 0) / peers_count,
+        )
+        for code in INDICATORS
+        if code in per_code
+    ]
+    flagged = len(set().union(*per_code.values())) if per_code else 0
+    scores = _transparency_scores(session, mine)
+    return EntityFlags(
+        processes=len(mine),
+        flagged=flagged,
+        codes=codes,
+        transparency=scores,
+        peers_transparency=_mean_score(session),
+    )
+
+
+def _transparency_scores(session: Session, process_ids: list[int]) -> float | None:
+    """The mean transparency score of these processes."""
+    total, count = 0.0, 0
+    for chunk in _chunks(process_ids):
+        part_sum, part_count = session.execute(
+            select(func.sum(FlagCoverage.transparency), func.count(FlagCoverage.transparency)).where(
+                FlagCoverage.process_id.in_(chunk)
+            )
+        ).one()
+        total, count = total + float(part_sum or 0), count + int(part_count or 0)
+    return total / count if count else None
+
+
+def _mean_score(session: Session) -> float | None:
+    value = session.scalar(select(func.avg(FlagCoverage.transparency)))
+    return None if value is None else float(value)

@@ -35,6 +35,7 @@ def upgrade() -> None:
         "flag_coverage",
         sa.Column("process_id", sa.Integer(), nullable=False),
         sa.Column("outcomes", sa.Text(), nullable=False),
+        sa.Column("transparency", sa.Float(), nullable=True),
         sa.Column("computed_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["process_id"], ["process.id"], name=op.f("fk_flag_coverage_process_id_process"), ondelete="CASCADE"
