@@ -350,9 +350,8 @@ EXAMPLES = 20  # processes listed on an indicator's page
 
 
 def fired_counts(session: Session) -> dict[str, int]:
-    return dict(
-        session.execute(select(FlagResult.code, func.count()).group_by(FlagResult.code)).tuples().all()  # type: ignore[arg-type]
-    )
+    rows = session.execute(select(FlagResult.code, func.count()).group_by(FlagResult.code)).all()
+    return {code: int(count) for code, count in rows}
 
 
 def methodology(session: Session) -> list[IndicatorSummary]:
@@ -409,13 +408,7 @@ def entity_flags(session: Session, *, process_ids: Collection[int], peer_ids: Co
         ):
             per_code.setdefault(code, set()).add(process_id)
     peers_count = len(peer_ids) or 1
-    all_counts = dict(
-        session.execute(
-            select(FlagResult.code, func.count(func.distinct(FlagResult.process_id))).group_by(FlagResult.code)
-        )
-        .tuples()
-        .all()
-    )
+    all_counts = fired_counts(session)
     total = max(1, len(mine))
     codes = [
         (

@@ -176,7 +176,7 @@ def load_data(session: Session) -> FlagData:
     ).set_index("process_id")["count"]
     buyer_awards = all_award_rows(session, kind=EntityKind.BUYER)
     supplier_awards = all_award_rows(session, kind=EntityKind.SUPPLIER)
-    names = dict(session.execute(select(Vendor.id, Vendor.name)).tuples().all())
+    names = {int(i): str(n) for i, n in session.execute(select(Vendor.id, Vendor.name)).all()}
     return FlagData(
         processes=processes,
         awards=awards,

@@ -11,6 +11,8 @@ from portal.domain.redflags.data import FlagData
 from portal.vocabulary import FlagOutcome
 
 SUBMITTED = ("valid", "disqualified", "pending")
+# Where the count is read first: the derived tender row counts tender/tenderers when numberOfTenderers is absent.
+PUBLISHED_COUNT = "tender/numberOfTenderers, else the number of tender/tenderers"
 
 
 def tenderer_counts(data: FlagData) -> tuple[pd.Series, pd.Series]:
@@ -20,10 +22,10 @@ def tenderer_counts(data: FlagData) -> tuple[pd.Series, pd.Series]:
     bids = data.bids[data.bids["status"].isna() | data.bids["status"].isin(SUBMITTED)]
     bid_counts = bids.groupby("process_id")["tenderers"].nunique()
     counts = pd.to_numeric(p["number_of_tenderers"], errors="coerce")
-    source = pd.Series("tender/numberOfTenderers", index=p.index).where(counts.notna())
+    source = pd.Series(PUBLISHED_COUNT, index=p.index).where(counts.notna())
     parties = data.tenderers.reindex(p.index)
     use_parties = counts.isna() & parties.notna()
-    counts, source = counts.where(~use_parties, parties), source.where(~use_parties, "tender/tenderers")
+    counts, source = counts.where(~use_parties, parties), source.where(~use_parties, "parties (role tenderer)")
     from_bids = bid_counts.reindex(p.index)
     use_bids = counts.isna() & from_bids.notna()
     counts, source = counts.where(~use_bids, from_bids), source.where(~use_bids, "bids/details")

@@ -63,7 +63,11 @@ def outlier(data: FlagData, settings: dict[str, Any], *, side: str) -> Computed:
             outcomes=combine_outcomes(missing, excluded, outcome_series(found.index, FlagOutcome.NOT_ENOUGH_DATA))
         )
     bound = fence.lower if side == "lower" else fence.upper
-    hit = found[found["difference"] <= bound] if side == "lower" else found[found["difference"] >= bound]
+    # At the fence, as Cardinal says, and beyond the quartile: with no spread (IQR 0) nothing is an outlier.
+    if side == "lower":
+        hit = found[(found["difference"] <= bound) & (found["difference"] < fence.q1)]
+    else:
+        hit = found[(found["difference"] >= bound) & (found["difference"] > fence.q3)]
     evidence = [
         {
             "winning_bid": {"id": w_id, "tenderer": name, "value": money(w, c)},
@@ -99,7 +103,8 @@ INDICATOR = Indicator(
     code="R024",
     title="Price close to winning bid",
     definition="The difference (second-lowest valid bid - winning bid) / winning bid is at or below the lower "
-    "Tukey fence (Q1 - 1.5 IQR) of that difference over every process of the data set where it can be computed.",
+    "Tukey fence (Q1 - 1.5 IQR) of that difference over every process of the data set where it can be computed, "
+    "and below Q1.",
     why="A colluding bidder can mimic competition with a bid just above its partner's.",
     fields=("bids/details/value", "bids/details/status", "bids/details/tenderers", "awards/suppliers", "awards/status"),
     compute=compute,

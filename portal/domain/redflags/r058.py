@@ -17,7 +17,8 @@ INDICATOR = Indicator(
     code="R058",
     title="Heavily discounted bid",
     definition="The difference (second-lowest valid bid - winning bid) / winning bid is at or above the upper "
-    "Tukey fence (Q3 + 1.5 IQR) of that difference over every process of the data set where it can be computed.",
+    "Tukey fence (Q3 + 1.5 IQR) of that difference over every process of the data set where it can be computed, "
+    "and above Q3.",
     why="A bid far below every other can win with goods or works of a quality the buyer did not check.",
     fields=("bids/details/value", "bids/details/status", "bids/details/tenderers", "awards/suppliers", "awards/status"),
     compute=compute,
