@@ -19,6 +19,7 @@ from flask_babel import format_percent
 
 from portal.db import get_session
 from portal.domain.ocds import from_units
+from portal.domain.redflags import EntityFlags, entity_flags
 from portal.domain.vendor_figures import (
     MAX_COMPARED,
     CompareError,
@@ -110,7 +111,20 @@ def figures_data(f: VendorFigures) -> dict[str, Any]:
     }
 
 
-def entity_data(entity: Entity, kind: EntityKind) -> dict[str, Any]:
+def entity_flags_data(flags: EntityFlags) -> dict[str, Any]:
+    return {
+        "processes": flags.processes,
+        "flagged": flags.flagged,
+        "by_code": [
+            {"code": c, "title": t, "processes": n, "rate": rate, "rate_all_processes": peers}
+            for c, t, n, rate, peers in flags.codes
+        ],
+        "transparency_score": flags.transparency,
+        "transparency_score_all_processes": flags.peers_transparency,
+    }
+
+
+def entity_data(entity: Entity, kind: EntityKind, flags: EntityFlags | None = None) -> dict[str, Any]:
     f = entity.figures
     other, endpoint = ("buyer", "vendors.buyer") if kind == EntityKind.SUPPLIER else ("supplier", "vendors.vendor")
     return {
@@ -133,11 +147,13 @@ def entity_data(entity: Entity, kind: EntityKind) -> dict[str, Any]:
             for v, name, n in f.top_buyers
         ],
         "compare": url_for("vendors.compare", vendor=f.vendor_id) if kind == EntityKind.SUPPLIER else None,
+        **({"red_flags": entity_flags_data(flags)} if flags is not None else {}),
     }
 
 
 def _page(kind: EntityKind, vendor_id: int) -> Response:
     entity = get_entity(get_session(), vendor_id, kind=kind)
+    flags = entity_flags(get_session(), process_ids=entity.awards["process_id"].dropna().astype(int).unique().tolist())
     awards = entity.awards.sort_values(["award_date", "award_row"], ascending=False, na_position="last")
     awards = awards.drop_duplicates("award_row").head(AWARDS_SHOWN)
     shown = [
@@ -152,9 +168,10 @@ def _page(kind: EntityKind, vendor_id: int) -> Response:
     ]
     return render(
         "vendors/entity.html",
-        partial(entity_data, entity, kind),
+        partial(entity_data, entity, kind, flags),
         table="by_year",
         entity=entity,
+        flags=flags,
         kind=kind,
         awards=shown,
     )

@@ -94,6 +94,12 @@ ROUTES = sorted(
         "/officials/notices/new",
         "/officials/notices/<int:notice_id>",
         "/officials/notices/<int:notice_id>/amend",
+        "/methodology",
+        "/methodology.json",
+        "/methodology.csv",
+        "/methodology/<code>",
+        "/methodology/<code>.json",
+        "/methodology/<code>.csv",
     ]
 )
 

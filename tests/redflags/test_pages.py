@@ -11,7 +11,7 @@ from whoosh import index as whoosh_index
 
 from portal.cli import after_loading, cli
 from portal.domain.redflags import INDICATORS, fired_flags, load_settings, recompute_flags
-from portal.models import FlagResult, Process
+from portal.models import FlagResult, Process, VendorParty
 from search_index.indexer import rebuild
 from search_index.query import SearchIndex, search_processes
 from search_index.schema import process_schema
@@ -126,3 +126,25 @@ def test_flags_follow_each_load_and_the_cli_recomputes_them(app, sessions, tmp_p
     assert after_loading(app, []) == 0  # nothing queued: nothing recomputed
     result = runner.invoke(cli, ["flags", "recompute"])
     assert result.exit_code == 0 and "R003: 0 processes" in result.output
+
+
+def test_buyer_and_supplier_pages_count_their_flags_against_all_processes(app, client, load, sessions, tmp_path):
+    load(
+        _write(
+            tmp_path / "a.json",
+            [release(1, tender=SHORT, awards=[award(ACME, 5)]), release(2, tender=LONG, awards=[award(ACME, 5)])],
+        )
+    )
+    with sessions.begin() as session:
+        recompute_flags(session)
+    with sessions() as session:
+        vendor = session.scalar(select(VendorParty.vendor_id).where(VendorParty.kind == "supplier"))
+        buyer = session.scalar(select(VendorParty.vendor_id).where(VendorParty.kind == "buyer"))
+    figures = client.get(f"/vendor/{vendor}.json").get_json()["red_flags"]
+    assert (figures["processes"], figures["flagged"]) == (2, 1)
+    by_code = {row["code"]: row for row in figures["by_code"]}
+    assert by_code["R003"]["processes"] == 1 and by_code["R003"]["rate"] == 0.5
+    assert by_code["R003"]["rate_all_processes"] == 0.5
+    assert client.get(f"/buyer/{buyer}.json").get_json()["red_flags"]["flagged"] == 1
+    page = client.get(f"/vendor/{vendor}").get_data(as_text=True)
+    assert 'href="/methodology/R003"' in page

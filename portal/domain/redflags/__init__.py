@@ -397,9 +397,9 @@ class EntityFlags:
     peers_transparency: float | None
 
 
-def entity_flags(session: Session, *, process_ids: Collection[int], peer_ids: Collection[int]) -> EntityFlags:
-    """Counts and rates of an entity's processes (`process_ids`) against those of all its peers (`peer_ids`,
-    every process of an entity of the same kind)."""
+def entity_flags(session: Session, *, process_ids: Collection[int]) -> EntityFlags:
+    """Counts and rates of an entity's processes (`process_ids`: a supplier's wins, a buyer's awards) against
+    every process of the data set."""
     mine = sorted({int(i) for i in process_ids})
     per_code: dict[str, set[int]] = {}
     for chunk in _chunks(mine):
@@ -407,7 +407,7 @@ def entity_flags(session: Session, *, process_ids: Collection[int], peer_ids: Co
             select(FlagResult.process_id, FlagResult.code).where(FlagResult.process_id.in_(chunk))
         ):
             per_code.setdefault(code, set()).add(process_id)
-    peers_count = len(peer_ids) or 1
+    peers_count = session.scalar(select(func.count()).select_from(FlagCoverage)) or 1
     all_counts = fired_counts(session)
     total = max(1, len(mine))
     codes = [
