@@ -26,6 +26,10 @@ from portal.models import (
 )
 from portal.vocabulary import EntityKind, PartyRole
 
+# Bid statuses outside the bidStatus codelist read as a code of it: ProZorro publishes "active" for a bid
+# submitted and admitted (its rejected bids are told by their award, "unsuccessful", not by the bid's status).
+READ_AS = {"active": "valid"}
+
 
 @dataclass
 class FlagData:
@@ -162,6 +166,7 @@ def load_data(session: Session) -> FlagData:
         ["process_id", "bid_id", "status", "units", "currency", "date", "tenderers"],
     )
     bids["date"] = _utc(bids["date"])
+    bids["status"] = bids["status"].replace(READ_AS)
     items = _frame(
         session,
         select(Item.process_id, Item.parent, Item.parent_id, Item.classification_scheme, Item.classification_id),
