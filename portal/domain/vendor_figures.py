@@ -220,12 +220,17 @@ def _amendment_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFram
     return _rows_of_processes(session, columns, process_ids, ["process_id", "parent", "parent_id"])
 
 
-def _enrich(session: Session, awards: pd.DataFrame) -> pd.DataFrame:
-    """Per award: whether it counts, its contracted value, its amendments, its year, method and single bid."""
+def _enrich(session: Session, awards: pd.DataFrame, *, contracts_read: bool = True) -> pd.DataFrame:
+    """Per award: whether it counts, its contracted value, its amendments, its year, method and single bid.
+    Without `contracts_read`, contracts and amendments are not read (contracted and amendments are 0)."""
     awards = awards.copy()
     processes = awards["process_id"].unique().tolist()
     awards["counted"] = awards["status"].isna() | awards["status"].isin(COUNTED[ValueBasis.AWARDS])
     awards["currency"] = awards["currency"].fillna("")
+    if not contracts_read:
+        awards["contracted"] = 0
+        awards["amendments"] = 0
+        return _enrich_dates_and_methods(awards)
     contracts = _contract_rows(session, processes)
     contracts = contracts[contracts["status"].isna() | contracts["status"].isin(COUNTED[ValueBasis.CONTRACTS])]
     contracts = contracts.dropna(subset=["award_id", "units"])
@@ -250,6 +255,10 @@ def _enrich(session: Session, awards: pd.DataFrame) -> pd.DataFrame:
     awards["amendments"] = [
         per_award.get((p, a), 0) for p, a in zip(awards["process_id"], awards["award_id"], strict=True)
     ]
+    return _enrich_dates_and_methods(awards)
+
+
+def _enrich_dates_and_methods(awards: pd.DataFrame) -> pd.DataFrame:
     dates = awards["award_date"].where(awards["award_date"].notna(), awards["process_date"])
     awards["year"] = [d.year if d is not None and not pd.isna(d) else None for d in dates]
     method = awards["tender_method"].where(awards["tender_method"].notna(), awards["process_method"])
@@ -299,7 +308,7 @@ def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[i
     by_year = counted.groupby(["vendor_id", "currency", "year"], dropna=False).agg(
         awarded=("units", "sum"), contracted=("contracted", "sum"), awards=("units", "size")
     )
-    wins = mine.drop_duplicates(["vendor_id", "process_id"])
+    wins = wins_of(mine)
     wins = wins.assign(
         direct=wins["method"] == ProcurementMethod.DIRECT, single=wins["single_bid"].fillna(False).astype(bool)
     ).assign(either=lambda w: w["direct"] | w["single"])
@@ -307,7 +316,7 @@ def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[i
         processes=("process_id", "size"), single=("single", "sum"), direct=("direct", "sum"), either=("either", "sum")
     )
     counts = mine.groupby("vendor_id").agg(awards=("award_row", "size"), amendments=("amendments", "sum"))
-    methods = wins.groupby(["vendor_id", "method"]).size()
+    methods = methods_of(wins)
     sides = awards.dropna(subset=["counterpart"]).drop_duplicates(["vendor_id", "process_id", "counterpart"])
     served = sides.groupby(["vendor_id", "counterpart"]).size()
 
@@ -362,6 +371,16 @@ def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[i
             )
         )
     return found
+
+
+def wins_of(awards: pd.DataFrame) -> pd.DataFrame:
+    """One row per (vendor, process): a vendor's wins (for a buyer, the processes it awarded)."""
+    return awards.drop_duplicates(["vendor_id", "process_id"])
+
+
+def methods_of(wins: pd.DataFrame) -> pd.Series:
+    """(vendor, method) -> wins: the figures' `methods`."""
+    return wins.groupby(["vendor_id", "method"]).size()
 
 
 def names_of(session: Session, vendor_ids: Sequence[int]) -> dict[int, str]:
@@ -464,9 +483,30 @@ def hhi(shares: Sequence[float]) -> int:
     return round(sum((100 * s) ** 2 for s in shares))
 
 
+def _shared(awards: pd.DataFrame) -> pd.DataFrame:
+    """The awards market shares count: once each, committing money, with an amount and a currency."""
+    return awards[awards["first"] & awards["counted"] & awards["units"].notna() & (awards["currency"] != "")]
+
+
+def shares_by_scope(awards: pd.DataFrame, scope: str = "counterpart") -> pd.DataFrame:
+    """Market shares in every scope at once (for a supplier's rows, `counterpart` is the buyer): one row per
+    (scope, currency, vendor) with its units, the scope's total, its share, the scope's HHI, vendors and awards.
+    The same shares as `concentration_of` gives for one scope's rows."""
+    counted = _shared(awards).dropna(subset=[scope])
+    per = counted.groupby([scope, "currency", "vendor_id"])["units"].sum().rename("units").reset_index()
+    totals = counted.groupby([scope, "currency"]).agg(total=("units", "sum"), awards=("units", "size"))
+    per = per.merge(totals.reset_index(), on=[scope, "currency"])
+    per = per[per["total"] > 0]
+    per["share"] = per["units"] / per["total"]
+    square = (100 * per["share"]) ** 2
+    per["hhi"] = square.groupby([per[scope], per["currency"]]).transform("sum").round().astype("int64")
+    per["vendors"] = per.groupby([scope, "currency"])["vendor_id"].transform("size")
+    return per
+
+
 def concentration_of(awards: pd.DataFrame, names: dict[int, str]) -> list[Concentration]:
     """Market shares of the awarded value, per currency, among all the vendors in `awards`."""
-    counted = awards[awards["first"] & awards["counted"] & awards["units"].notna() & (awards["currency"] != "")]
+    counted = _shared(awards)
     found = []
     for currency, rows in counted.groupby("currency"):
         totals = rows.groupby("vendor_id")["units"].sum().sort_values(ascending=False)
@@ -616,8 +656,10 @@ def vendor_of_party(session: Session, party_id: int, kind: EntityKind = EntityKi
     )
 
 
-def all_award_rows(session: Session, *, kind: EntityKind = EntityKind.SUPPLIER) -> pd.DataFrame:
-    """Every award's rows with the figures' columns (counted, contracted, method, single bid), for figures over
-    the whole data set: red flags read buyers' shares and concentration from here rather than computing them
-    again."""
-    return _enrich(session, _award_rows(session, true(), kind=kind))
+def all_award_rows(
+    session: Session, *, kind: EntityKind = EntityKind.SUPPLIER, contracts_read: bool = True
+) -> pd.DataFrame:
+    """Every award's rows with the figures' columns (counted, method, single bid; contracted and amendments
+    with `contracts_read`), for figures over the whole data set: red flags read buyers' shares and
+    concentration from here rather than computing them again."""
+    return _enrich(session, _award_rows(session, true(), kind=kind), contracts_read=contracts_read)

@@ -9,12 +9,13 @@ moved, which rewrites every process. Thresholds are in `portal/redflags.toml`.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import tomllib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +161,32 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
         yield values[start : start + size]
 
 
+# Rows are written through the driver's executemany: at a million rows, SQLAlchemy's per-row type processing
+# (JSON, dates) took most of the write. Evidence is serialised here; the stamp is written as the column type
+# writes it on each database.
+SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _stamp(session: Session, now: datetime) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        return now.astimezone(timezone.utc).replace(tzinfo=None).strftime(SQLITE_STAMP)
+    return now
+
+
+def _insert(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    values = ", ".join(
+        f"CAST({marker} AS JSON)" if c == "evidence" and dialect.name != "sqlite" else marker for c in columns
+    )
+    statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+    connection = session.connection()
+    for chunk in _chunks(rows, 20_000):
+        connection.exec_driver_sql(statement, chunk)
+
+
 def recompute_flags(
     session: Session, *, changed: Collection[int] | None = None, settings: dict[str, dict[str, Any]] | None = None
 ) -> FlagReport:
@@ -199,30 +226,22 @@ def recompute_flags(
             session.execute(delete(FlagCoverage).where(FlagCoverage.process_id.in_(chunk)))
         written = ids.intersection(chosen)
     chosen_set = set(written.tolist()) if changed is not None else None
-    rows = []
+    stamp = _stamp(session, now)
+    fired_rows = []
     for code, computed in results.items():
         fired = computed.fired.drop_duplicates("process_id")
         for process_id, evidence in zip(fired["process_id"], fired["evidence"], strict=True):
             if chosen_set is None or int(process_id) in chosen_set:
-                rows.append(
-                    {
-                        "process_id": int(process_id),
-                        "code": code,
-                        "outcome": str(FlagOutcome.FIRED),
-                        "evidence": json_safe(evidence),
-                        "computed_at": now,
-                    }
-                )
-    for chunk in _chunks(rows):
-        session.execute(insert(FlagResult), chunk)
+                text = json.dumps(json_safe(evidence), ensure_ascii=False)
+                fired_rows.append((int(process_id), code, str(FlagOutcome.FIRED), text, stamp))
+    _insert(session, "flag_result", ("process_id", "code", "outcome", "evidence", "computed_at"), fired_rows)
     coverage = _coverage(results, written)
-    scores = transparency.scores(data).reindex(written)
+    scores = transparency.scores(data).reindex(written).round(4)
     coverage_rows = [
-        {"process_id": int(i), "outcomes": text, "transparency": round(float(score), 4), "computed_at": now}
+        (int(i), text, float(score), stamp)
         for i, text, score in zip(coverage.index, coverage.to_numpy(), scores.to_numpy(), strict=True)
     ]
-    for chunk in _chunks(coverage_rows):
-        session.execute(insert(FlagCoverage), chunk)
+    _insert(session, "flag_coverage", ("process_id", "outcomes", "transparency", "computed_at"), coverage_rows)
     report.written = len(written)
     report.seconds["write"] = round(time.perf_counter() - started, 3)
     return report

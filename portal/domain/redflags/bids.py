@@ -20,10 +20,16 @@ def normalised(names: pd.Series) -> pd.Series:
 
 
 def with_bids(data: FlagData) -> pd.Index:
-    return pd.Index(data.bids["process_id"].unique())
+    return data.once("with_bids", lambda: pd.Index(data.bids["process_id"].unique()))
 
 
 def submitted_bids(data: FlagData) -> pd.DataFrame:
+    """The submitted bids, with the tenderer's name as compared and whether one tenderer made the bid. Shared
+    by the indicators: never modify the frame returned."""
+    return data.once("submitted_bids", lambda: _submitted(data))
+
+
+def _submitted(data: FlagData) -> pd.DataFrame:
     bids = data.bids[data.bids["status"].isin(SUBMITTED)].copy()
     bids["tenderer"] = normalised(bids["tenderers"])
     bids["single_tenderer"] = ~bids["tenderers"].fillna("").str.contains(SEPARATOR, regex=False)
@@ -31,13 +37,18 @@ def submitted_bids(data: FlagData) -> pd.DataFrame:
 
 
 def winning_bids(data: FlagData) -> pd.DataFrame:
+    """Shared by the indicators (never modify the frame returned): see `_winning`."""
+    return data.once("winning_bids", lambda: _winning(data))
+
+
+def _winning(data: FlagData) -> pd.DataFrame:
     """One row per process with exactly one active award made to one supplier, and that supplier's bid:
     process_id, winner (normalised name), and the bid's columns (NaN where no bid of the winner is found).
     Processes with a pending or invalid award are left out, as Cardinal does."""
     awards = data.awards
     unsure = awards[awards["status"].isin(("pending", "invalid"))]["process_id"].unique()
     active = awards[(awards["status"] == "active") & ~awards["process_id"].isin(unsure)]
-    one_award = active.groupby("process_id").filter(lambda g: len(g) == 1) if len(active) else active
+    one_award = active[active.groupby("process_id")["award_row"].transform("size") == 1]
     suppliers = data.suppliers[data.suppliers["award_row"].isin(one_award["award_row"])]
     per_award = suppliers.groupby("award_row")["name"].agg(["count", "first"])
     single = per_award[per_award["count"] == 1]

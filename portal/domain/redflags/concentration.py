@@ -6,45 +6,38 @@ from typing import Any
 
 import pandas as pd
 
-from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, outcome_series
+from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, money, outcome_series
 from portal.domain.redflags.data import FlagData
-from portal.domain.vendor_figures import concentration_of
+from portal.domain.vendor_figures import shares_by_scope
 from portal.vocabulary import FlagOutcome
 
 
 def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     p = data.processes
     awards = data.supplier_awards
-    awards = awards[awards["counterpart"].notna()]
-    counted = awards[awards["first"] & awards["counted"] & awards["units"].notna() & (awards["currency"] != "")]
-    sizes = counted.groupby(["counterpart", "currency"]).size()
-    large = sizes[sizes >= settings["minimum_awards"]].reset_index()["counterpart"].unique()
+    shares = shares_by_scope(awards, "counterpart")
+    judged = shares[shares["awards"] >= settings["minimum_awards"]]
+    high = judged[judged["share"] >= settings["share"]]
+    won = awards[["vendor_id", "counterpart", "currency", "process_id"]].drop_duplicates()
+    hit = high.merge(won, on=["vendor_id", "counterpart", "currency"])
     evidence: dict[int, list[dict[str, Any]]] = {}
-    for buyer, mine in awards[awards["counterpart"].isin(large)].groupby("counterpart", sort=True):
-        for c in concentration_of(mine, data.names):
-            if int(sizes.get((buyer, c.currency), 0)) < settings["minimum_awards"]:
-                continue
-            for share in c.shares:
-                if share.share < settings["share"]:
-                    break
-                won = mine[(mine["vendor_id"] == share.vendor_id) & (mine["currency"] == c.currency)]
-                for process_id in won["process_id"].unique():
-                    evidence.setdefault(int(process_id), []).append(
-                        {
-                            "buyer": {"entity": int(buyer), "name": data.names.get(int(buyer), "")},
-                            "supplier": {"entity": share.vendor_id, "name": share.name},
-                            "currency": c.currency,
-                            "share": round(share.share, 4),
-                            "supplier_awarded": str(share.awarded),
-                            "buyer_total": str(c.total),
-                            "hhi": c.hhi,
-                            "threshold": settings["share"],
-                            "peers": {"suppliers_of_buyer": c.vendors},
-                        }
-                    )
+    for row in hit.itertuples(index=False):
+        evidence.setdefault(int(row.process_id), []).append(
+            {
+                "buyer": {"entity": int(row.counterpart), "name": data.names.get(int(row.counterpart), "")},
+                "supplier": {"entity": int(row.vendor_id), "name": data.names.get(int(row.vendor_id), "")},
+                "currency": row.currency,
+                "share": round(float(row.share), 4),
+                "supplier_awarded": money(row.units, row.currency)["amount"],
+                "buyer_total": money(row.total, row.currency)["amount"],
+                "hhi": int(row.hhi),
+                "threshold": settings["share"],
+                "peers": {"suppliers_of_buyer": int(row.vendors)},
+            }
+        )
     ids = sorted(i for i in evidence if i in p.index)
-    judged = pd.Index(awards[awards["counterpart"].isin(large)]["process_id"].unique())
-    outcomes = combine_outcomes(outcome_series(p.index.difference(judged), FlagOutcome.NOT_ENOUGH_DATA))
+    scoped = awards[awards["counterpart"].isin(judged["counterpart"].unique())]["process_id"].unique()
+    outcomes = combine_outcomes(outcome_series(p.index.difference(pd.Index(scoped)), FlagOutcome.NOT_ENOUGH_DATA))
     return Computed(fired=fired_frame(ids, [{"concentration": evidence[i]} for i in ids]), outcomes=outcomes)
 
 

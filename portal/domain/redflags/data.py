@@ -3,11 +3,12 @@ table (never the compiled JSON), so a million processes fit in memory and every 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from portal.domain.vendor_figures import all_award_rows
@@ -46,6 +47,13 @@ class FlagData:
     buyer_awards: pd.DataFrame
     supplier_awards: pd.DataFrame
     names: dict[int, str]  # entity id -> name
+    # Frames several indicators derive alike (the winning bids, ...), computed once per computation.
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, name: str, build: Callable[[], Any]) -> Any:
+        if name not in self.cache:
+            self.cache[name] = build()
+        return self.cache[name]
 
     def ocids(self, process_ids: Any) -> pd.Series:
         return self.processes.loc[list(process_ids), "ocid"]
@@ -56,8 +64,14 @@ def _frame(session: Session, query: Any, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in rows], columns=names)
 
 
+def _text(column: Any) -> Any:
+    """A stored date as the database gives it, parsed by pandas for the whole column at once (SQLite's text;
+    PostgreSQL's timestamps) rather than row by row by the column type."""
+    return type_coerce(column, Text)
+
+
 def _utc(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series, utc=True, errors="coerce")
+    return pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
 
 
 def load_data(session: Session) -> FlagData:
@@ -80,8 +94,8 @@ def load_data(session: Session) -> FlagData:
             Tender.procurement_method,
             Tender.main_category,
             Tender.number_of_tenderers,
-            Tender.period_start,
-            Tender.period_end,
+            _text(Tender.period_start),
+            _text(Tender.period_end),
             Tender.value_units,
             Tender.value_currency,
         )
@@ -125,7 +139,7 @@ def load_data(session: Session) -> FlagData:
             Award.status,
             Award.value_units,
             Award.value_currency,
-            Award.date,
+            _text(Award.date),
         ),
         ["award_row", "process_id", "award_id", "status", "units", "currency", "date"],
     )
@@ -162,7 +176,9 @@ def load_data(session: Session) -> FlagData:
     )
     bids = _frame(
         session,
-        select(Bid.process_id, Bid.bid_id, Bid.status, Bid.value_units, Bid.value_currency, Bid.date, Bid.tenderers),
+        select(
+            Bid.process_id, Bid.bid_id, Bid.status, Bid.value_units, Bid.value_currency, _text(Bid.date), Bid.tenderers
+        ),
         ["process_id", "bid_id", "status", "units", "currency", "date", "tenderers"],
     )
     bids["date"] = _utc(bids["date"])
@@ -179,8 +195,8 @@ def load_data(session: Session) -> FlagData:
         .group_by(ProcessParty.process_id),
         ["process_id", "count"],
     ).set_index("process_id")["count"]
-    buyer_awards = all_award_rows(session, kind=EntityKind.BUYER)
-    supplier_awards = all_award_rows(session, kind=EntityKind.SUPPLIER)
+    buyer_awards = all_award_rows(session, kind=EntityKind.BUYER, contracts_read=False)
+    supplier_awards = all_award_rows(session, kind=EntityKind.SUPPLIER, contracts_read=False)
     names = {int(i): str(n) for i, n in session.execute(select(Vendor.id, Vendor.name)).all()}
     return FlagData(
         processes=processes,

@@ -8,18 +8,23 @@ import pandas as pd
 
 from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, outcome_series
 from portal.domain.redflags.data import FlagData
-from portal.domain.vendor_figures import all_figures
+from portal.domain.vendor_figures import methods_of, wins_of
 from portal.vocabulary import FlagOutcome
 
 
 def buyer_shares(data: FlagData, methods: list[str]) -> pd.DataFrame:
-    """Per buyer entity: processes and non-competitive processes, from the vendor figures' `methods`."""
+    """Per buyer entity: processes awarded and those by a non-competitive method, as the vendor figures count
+    a buyer's `processes` and `methods`."""
     awards = data.buyer_awards
-    buyers = sorted({int(v) for v in awards["vendor_id"].dropna()})
-    figures = all_figures(awards, {b: data.names.get(b, "") for b in buyers}, {})
-    rows = [(f.vendor_id, f.name, f.processes, sum(n for m, n in f.methods.items() if m in methods)) for f in figures]
-    shares = pd.DataFrame(rows, columns=["buyer", "name", "processes", "noncompetitive"]).set_index("buyer")
-    shares["share"] = (shares["noncompetitive"] / shares["processes"]).where(shares["processes"] > 0)
+    wins = wins_of(awards[awards["first"]].dropna(subset=["vendor_id"]))
+    by_method = methods_of(wins).rename("wins").reset_index()
+    processes = wins.groupby("vendor_id").size().rename("processes")
+    noncompetitive = by_method[by_method["method"].isin(methods)].groupby("vendor_id")["wins"].sum()
+    shares = pd.DataFrame({"processes": processes})
+    shares["noncompetitive"] = noncompetitive.reindex(shares.index).fillna(0).astype("int64")
+    shares["name"] = [data.names.get(int(b), "") for b in shares.index]
+    shares.index = shares.index.astype("int64")
+    shares["share"] = shares["noncompetitive"] / shares["processes"]
     return shares
 
 

@@ -52,7 +52,7 @@ def differences(data: FlagData) -> pd.DataFrame:
 
 
 def outlier(data: FlagData, settings: dict[str, Any], *, side: str) -> Computed:
-    found = differences(data)
+    found = data.once("bid_differences", lambda: differences(data))
     fence = tukey(found["difference"], minimum=settings["minimum_processes"], configured=settings["fence"], side=side)
     p = data.processes
     bids = with_bids(data)

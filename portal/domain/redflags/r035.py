@@ -15,8 +15,10 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     bids = submitted_bids(data)
     winners = winning_bids(data)
     winners = winners[winners["status"] == "valid"][["process_id", "bid_id", "winner_name"]]
-    counts = bids.groupby("process_id").agg(
-        bids=("status", "size"), disqualified=("status", lambda s: int((s == "disqualified").sum()))
+    counts = (
+        bids.assign(disqualified=bids["status"] == "disqualified")
+        .groupby("process_id")
+        .agg(bids=("status", "size"), disqualified=("disqualified", "sum"))
     )
     found = winners.merge(counts, left_on="process_id", right_index=True)
     hit = found[(found["bids"] >= settings["minimum_bids"]) & (found["disqualified"] == found["bids"] - 1)]

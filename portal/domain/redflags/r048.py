@@ -49,17 +49,18 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     flagged = per[(per["variety"] >= fence.upper) & (per["variety"] > fence.q3)]
     hit = found[found["key"].isin(flagged.index)].drop_duplicates(["process_id", "key"])
     levels_of = found[found["key"].isin(flagged.index)].groupby("key")["level"].unique()
+    entries = {
+        key: {
+            "supplier": row["name"],
+            "entity": key,
+            "variety": int(row["variety"]),
+            "first_levels": sorted(levels_of[key])[:50],
+        }
+        for key, row in flagged.iterrows()
+    }
     evidence: dict[int, list] = {}
     for process_id, key in zip(hit["process_id"], hit["key"], strict=True):
-        levels = sorted(levels_of[key])
-        evidence.setdefault(int(process_id), []).append(
-            {
-                "supplier": flagged.loc[key, "name"],
-                "entity": key,
-                "variety": int(flagged.loc[key, "variety"]),
-                "first_levels": levels[:50],
-            }
-        )
+        evidence.setdefault(int(process_id), []).append(entries[key])
     ids = sorted(evidence)
     return Computed(
         fired=fired_frame(

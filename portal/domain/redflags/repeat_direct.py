@@ -27,24 +27,23 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     )
     close_after = same_next & ((direct["date"].shift(-1) - direct["date"]) <= window)
     repeated = direct[close_before | close_after]
-    evidence, ids = [], []
-    for _, group in repeated.groupby(["buyer_key", "supplier_key"], sort=False):
-        for process_id, date, name, buyer_name in zip(
-            group["process_id"], group["date"], group["name"], group["buyer_name"], strict=True
-        ):
-            near = group[(group["process_id"] != process_id) & ((group["date"] - date).abs() <= window)]
-            if near.empty:
-                continue
-            ids.append(process_id)
-            evidence.append(
-                {
-                    "buyer": buyer_name,
-                    "supplier": name,
-                    "award_date": date.isoformat(),
-                    "window_days": settings["days"],
-                    "peers": peers(near["ocid"].unique()),
-                }
-            )
+    # A chain: the direct awards of one buyer to one supplier, each within the window of the next.
+    chain = (~close_before).cumsum()[close_before | close_after]
+    repeated = repeated.assign(chain=chain.to_numpy())
+    members = repeated.groupby("chain")["ocid"].agg(lambda o: sorted(set(o)))
+    evidence = [
+        {
+            "buyer": buyer_name,
+            "supplier": name,
+            "award_date": date.isoformat(),
+            "window_days": settings["days"],
+            "peers": peers([o for o in members[c] if o != ocid]),
+        }
+        for ocid, buyer_name, name, date, c in zip(
+            repeated["ocid"], repeated["buyer_name"], repeated["name"], repeated["date"], repeated["chain"], strict=True
+        )
+    ]
+    ids = repeated["process_id"].tolist()
     fired = fired_frame(ids, evidence).drop_duplicates("process_id")
     undated = rows[rows["date"].isna()]["process_id"]
     outcomes = combine_outcomes(
@@ -62,7 +61,8 @@ INDICATOR = Indicator(
     code="REPEAT_DIRECT",
     title="Repeat direct awards",
     definition="A direct award to a supplier by a buyer (both as entities) within the window (365 days) of "
-    "another direct award to the same supplier by the same buyer.",
+    "another direct award to the same supplier by the same buyer. The peers shown are the chain of such awards, "
+    "each within the window of the next.",
     why="Repeated direct awards to one firm can be a contract split to stay under competition thresholds, or a "
     "favoured supplier.",
     fields=("buyer", "awards/suppliers", "awards/date", "tender/procurementMethod"),
