@@ -78,6 +78,7 @@ INDICATORS: dict[str, Indicator] = {
 }
 SHORT = {FlagOutcome.NOT_ENOUGH_DATA: "n", FlagOutcome.NOT_APPLICABLE: "a"}  # outcomes as FlagCoverage spells them
 LONG = {v: k for k, v in SHORT.items()}
+SHORT_TEXT = {str(k): v for k, v in SHORT.items()}
 CHUNK = 5000  # ids per IN list and rows per insert
 
 
@@ -110,6 +111,22 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, pd.Timestamp | datetime):
         return value.isoformat()
     return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.isoformat()
+    raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def evidence_json(evidence: dict[str, Any]) -> str:
+    """Evidence as JSON text; the slower `json_safe` walk only for evidence holding a NaN."""
+    try:
+        return json.dumps(evidence, ensure_ascii=False, allow_nan=False, default=_plain)
+    except ValueError:
+        return json.dumps(json_safe(evidence), ensure_ascii=False)
 
 
 def compute_all(data: FlagData, settings: dict[str, dict[str, Any]], report: FlagReport) -> dict[str, Computed]:
@@ -147,7 +164,7 @@ def _coverage(results: dict[str, Computed], ids: pd.Index) -> pd.Series:
             continue
         fired = set(computed.fired["process_id"].tolist())
         outcomes = outcomes[~outcomes.index.isin(fired) & outcomes.index.isin(ids)]
-        short = outcomes.map(lambda o: SHORT.get(FlagOutcome(o), "")).reindex(ids).fillna("")
+        short = outcomes.map(SHORT_TEXT).reindex(ids).fillna("")
         text = text + (code + "=" + short + ";").where(short != "", "")
     return text
 
@@ -232,7 +249,7 @@ def recompute_flags(
         fired = computed.fired.drop_duplicates("process_id")
         for process_id, evidence in zip(fired["process_id"], fired["evidence"], strict=True):
             if chosen_set is None or int(process_id) in chosen_set:
-                text = json.dumps(json_safe(evidence), ensure_ascii=False)
+                text = evidence_json(evidence)
                 fired_rows.append((int(process_id), code, str(FlagOutcome.FIRED), text, stamp))
     _insert(session, "flag_result", ("process_id", "code", "outcome", "evidence", "computed_at"), fired_rows)
     coverage = _coverage(results, written)
