@@ -6,7 +6,8 @@ from typing import Any
 
 import pandas as pd
 
-from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, money, outcome_series
+from portal.domain.ocds import from_units
+from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, outcome_series
 from portal.domain.redflags.data import FlagData
 from portal.domain.vendor_figures import shares_by_scope
 from portal.vocabulary import FlagOutcome
@@ -28,8 +29,8 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
                 "supplier": {"entity": int(row.vendor_id), "name": data.names.get(int(row.vendor_id), "")},
                 "currency": row.currency,
                 "share": round(float(row.share), 4),
-                "supplier_awarded": money(row.units, row.currency)["amount"],
-                "buyer_total": money(row.total, row.currency)["amount"],
+                "supplier_awarded": str(from_units(int(row.units))),
+                "buyer_total": str(from_units(int(row.total))),
                 "hhi": int(row.hhi),
                 "threshold": settings["share"],
                 "peers": {"suppliers_of_buyer": int(row.vendors)},
