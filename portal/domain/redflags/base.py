@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from portal.domain.ocds import from_units
@@ -107,7 +108,7 @@ def fired_frame(process_ids: Any, evidence: list[dict[str, Any]]) -> pd.DataFram
 
 
 def outcome_series(process_ids: Any, outcome: FlagOutcome) -> pd.Series:
-    ids = pd.Index(pd.unique(pd.Series(list(process_ids), dtype="int64")))
+    ids = pd.Index(np.asarray(process_ids, dtype="int64")).unique()
     return pd.Series(str(outcome), index=ids, dtype="object")
 
 

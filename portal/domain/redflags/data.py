@@ -62,7 +62,7 @@ class FlagData:
 
 def _frame(session: Session, query: Any, names: list[str]) -> pd.DataFrame:
     rows = session.connection().execute(query).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=names)
+    return pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
 
 
 def _text(column: Any) -> Any:

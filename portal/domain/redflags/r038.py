@@ -42,7 +42,7 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     by_buyer["ratio"] = by_buyer["disqualified"] / by_buyer["submitted"]
     fence = tukey(by_buyer["ratio"], minimum=2, configured=settings["fence"])
     if fence is not None:
-        fences["buyer_ratio"] = fence.as_json()
+        fences["buyer_ratio"] = buyer_fence = fence.as_json()
         flagged = by_buyer[(by_buyer["ratio"] >= fence.upper) & (by_buyer["ratio"] > 0)]
         hit = bids[bids["disqualified"] & bids["buyer"].isin(flagged.index)].drop_duplicates("process_id")
         for process_id, buyer in zip(hit["process_id"], hit["buyer"], strict=True):
@@ -51,7 +51,7 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
                 "ratio": round(float(row["ratio"]), 4),
                 "disqualified": int(row["disqualified"]),
                 "submitted": int(row["submitted"]),
-                "fence": fence.as_json(),
+                "fence": buyer_fence,
                 "peers": {"buyers_compared": fence.count},
             }
 
@@ -64,7 +64,7 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     by_tenderer["ratio"] = by_tenderer["disqualified"] / by_tenderer["submitted"]
     fence = tukey(by_tenderer["ratio"], minimum=2, configured=settings["fence"])
     if fence is not None:
-        fences["tenderer_ratio"] = fence.as_json()
+        fences["tenderer_ratio"] = tenderer_fence = fence.as_json()
         flagged = by_tenderer[(by_tenderer["ratio"] >= fence.upper) & (by_tenderer["ratio"] > 0)]
         hit = bids[bids["disqualified"] & bids["tenderer"].isin(flagged.index)]
         for process_id, tenderer in zip(hit["process_id"], hit["tenderer"], strict=True):
@@ -75,7 +75,7 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
                     "ratio": round(float(row["ratio"]), 4),
                     "disqualified": int(row["disqualified"]),
                     "submitted": int(row["submitted"]),
-                    "fence": fence.as_json(),
+                    "fence": tenderer_fence,
                     "peers": {"tenderers_compared": fence.count},
                 }
             )

@@ -62,13 +62,11 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     for process_id, key in zip(hit["process_id"], hit["key"], strict=True):
         evidence.setdefault(int(process_id), []).append(entries[key])
     ids = sorted(evidence)
+    fence_json, compared = fence.as_json(), {"suppliers_compared": fence.count}
     return Computed(
         fired=fired_frame(
             ids,
-            [
-                {"suppliers": evidence[i], "fence": fence.as_json(), "peers": {"suppliers_compared": fence.count}}
-                for i in ids
-            ],
+            [{"suppliers": evidence[i], "fence": fence_json, "peers": compared} for i in ids],
         ),
         outcomes=missing,
         fences={"variety": fence.as_json()},
