@@ -57,13 +57,22 @@ def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
 
 
 def after_loading(app: Flask, run_ids: list[int]) -> int:
-    """What follows every load: the parties it added join their entities, then the search index takes the
-    changes. The data is committed by then; an index that cannot be updated fails the runs, which say why."""
+    """What follows every load: the parties it added join their entities, the red flags of the processes it
+    changed are recomputed, then the search index takes the changes (with their flags). The data is committed
+    by then; an index that cannot be updated fails the runs, which say why; flags that cannot be computed fail
+    the command but not the index update."""
     sessions = app.extensions["portal.sessions"]
     with sessions.begin() as session:
         echo_resolution(resolve_all(session, incremental=True))
-    with sessions.begin() as session:
-        echo_flags(recompute_changed_flags(session))
+    flags_failed = 0
+    try:
+        with sessions.begin() as session:
+            echo_flags(recompute_changed_flags(session))
+    except Exception as error:  # the data is committed: the index must still take it; flags wait for a recompute
+        click.echo(
+            f"error: red flags not recomputed ({type(error).__name__}: {error}); run `portal flags recompute`", err=True
+        )
+        flags_failed = 1
     try:
         report = update_index(sessions, app.config["INDEX_DIR"])
     except IndexBusy as error:  # the changes stay queued: the next update indexes them
@@ -77,7 +86,7 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
         raise
     click.echo(f"search index: {report.indexed} processes updated")
     echo_index_report(report)
-    return 0
+    return flags_failed
 
 
 def echo_flags(report: FlagReport | None) -> None:
