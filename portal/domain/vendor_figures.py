@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.headline import COUNTED
@@ -220,17 +220,12 @@ def _amendment_rows(session: Session, process_ids: Sequence[int]) -> pd.DataFram
     return _rows_of_processes(session, columns, process_ids, ["process_id", "parent", "parent_id"])
 
 
-def _enrich(session: Session, awards: pd.DataFrame, *, contracts_read: bool = True) -> pd.DataFrame:
-    """Per award: whether it counts, its contracted value, its amendments, its year, method and single bid.
-    Without `contracts_read`, contracts and amendments are not read (contracted and amendments are 0)."""
+def _enrich(session: Session, awards: pd.DataFrame) -> pd.DataFrame:
+    """Per award: whether it counts, its contracted value, its amendments, its year, method and single bid."""
     awards = awards.copy()
     processes = awards["process_id"].unique().tolist()
     awards["counted"] = awards["status"].isna() | awards["status"].isin(COUNTED[ValueBasis.AWARDS])
     awards["currency"] = awards["currency"].fillna("")
-    if not contracts_read:
-        awards["contracted"] = 0
-        awards["amendments"] = 0
-        return _enrich_dates_and_methods(awards)
     contracts = _contract_rows(session, processes)
     contracts = contracts[contracts["status"].isna() | contracts["status"].isin(COUNTED[ValueBasis.CONTRACTS])]
     contracts = contracts.dropna(subset=["award_id", "units"])
@@ -255,10 +250,6 @@ def _enrich(session: Session, awards: pd.DataFrame, *, contracts_read: bool = Tr
     awards["amendments"] = [
         per_award.get((p, a), 0) for p, a in zip(awards["process_id"], awards["award_id"], strict=True)
     ]
-    return _enrich_dates_and_methods(awards)
-
-
-def _enrich_dates_and_methods(awards: pd.DataFrame) -> pd.DataFrame:
     dates = awards["award_date"].where(awards["award_date"].notna(), awards["process_date"])
     awards["year"] = [d.year if d is not None and not pd.isna(d) else None for d in dates]
     method = awards["tender_method"].where(awards["tender_method"].notna(), awards["process_method"])
@@ -654,12 +645,3 @@ def vendor_of_party(session: Session, party_id: int, kind: EntityKind = EntityKi
     return session.scalar(
         select(VendorParty.vendor_id).where(VendorParty.party_id == party_id, VendorParty.kind == kind)
     )
-
-
-def all_award_rows(
-    session: Session, *, kind: EntityKind = EntityKind.SUPPLIER, contracts_read: bool = True
-) -> pd.DataFrame:
-    """Every award's rows with the figures' columns (counted, method, single bid; contracted and amendments
-    with `contracts_read`), for figures over the whole data set: red flags read buyers' shares and
-    concentration from here rather than computing them again."""
-    return _enrich(session, _award_rows(session, true(), kind=kind), contracts_read=contracts_read)

@@ -78,11 +78,11 @@ def _utc(series: pd.Series) -> pd.Series:
 def _vendor_rows(
     processes: pd.DataFrame, awards: pd.DataFrame, suppliers: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The vendor figures' award rows (`vendor_figures.all_award_rows` without contracts: vendor_id, award_row,
-    process_id, status, units, currency, method, counted, first, counterpart), built from the frames already
-    read rather than by the figures' own joins, which cost as much again at a million processes. The columns
-    follow the figures' rules: COUNTED statuses, the tender's method else the process's, one `first` row per
-    award and vendor."""
+    """The vendor figures' award rows, as `vendor_figures._award_rows` and `_enrich` give them but without
+    contracts (vendor_id, award_row, process_id, status, units, currency, method, counted, first, counterpart),
+    built from the frames already read rather than by the figures' own joins, which cost as much again at a
+    million processes. The columns follow the figures' rules: COUNTED statuses, the tender's method else the
+    process's, one `first` row per award and vendor."""
     method = processes["method"].fillna(NOT_PUBLISHED)
     base = awards[["award_row", "process_id", "award_id", "status", "units", "currency"]].copy()
     base["currency"] = base["currency"].fillna("")
