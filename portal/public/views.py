@@ -239,10 +239,11 @@ def search_feed() -> Response:
     return Response("\n".join(line for line in lines if line), mimetype="application/atom+xml")
 
 
-def flags_data(flags: tuple[list[FlagLine], Any]) -> dict[str, Any]:
+def flags_data(flags: tuple[list[FlagLine], Any], releases: list[str]) -> dict[str, Any]:
     lines, computed_at = flags
     return {
         "computed_at": computed_at,
+        "releases_read": releases,  # the release ids of the compiled record every indicator read
         "fired": [
             {
                 "code": f.code,
@@ -255,6 +256,11 @@ def flags_data(flags: tuple[list[FlagLine], Any]) -> dict[str, Any]:
         ],
         "outcomes": {f.code: f.outcome for f in lines},
     }
+
+
+def read_releases(view: ProcessView) -> list[str]:
+    """The ids of the releases the compiled record was merged from: what the indicators read."""
+    return sorted({e.release.release_id for e in view.timeline if e.used})
 
 
 def process_data(
@@ -272,7 +278,7 @@ def process_data(
         "value_basis": p.value_basis,
         "release_count": p.release_count,  # distinct release ids; `releases` lists every version of each
         "conflicting_release_ids": view.conflicts,
-        "red_flags": flags_data(flags),
+        "red_flags": flags_data(flags, read_releases(view)),
         "releases": [
             {
                 "id": e.release.release_id,
@@ -300,7 +306,15 @@ def process(ocid: str) -> Response:
     compiled = requested_format() == "json"
     flags = process_flags(session, view.process.id)
     data = partial(process_data, view, language, compiled=compiled, flags=flags)
-    return render("public/process.html", data, table="releases", view=view, language=language, flags=flags)
+    return render(
+        "public/process.html",
+        data,
+        table="releases",
+        view=view,
+        language=language,
+        flags=flags,
+        flag_releases=read_releases(view),
+    )
 
 
 @blueprint.get(f"/process/<ocid:ocid>/releases/<{ID}:row_id>.json")

@@ -51,6 +51,8 @@ def test_the_process_page_shows_each_fired_flag_with_its_evidence(app, client, l
     assert [f["code"] for f in twin["fired"]] == ["R003", "R018", "TRANSPARENCY"]
     assert twin["fired"][0]["evidence"]["days"] == 1.0
     assert twin["outcomes"]["R024"] == "not enough data"
+    assert twin["releases_read"] == ["1"]
+    assert "compiled from releases 1 (listed below)" in page
     assert set(twin["outcomes"]) == set(INDICATORS)
 
 
