@@ -48,11 +48,13 @@ STAGES = (
     "incremental",
     "vendors",
     "comparison",
+    "flags",
 )
 POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 INCREMENTAL_RELEASES = 1_000
 VENDOR_PAGE_REQUESTS = 200  # vendor pages and comparisons, each timed in the process (no HTTP, no other load)
 COMPARISON_REQUESTS = 40
+FLAGS_CHANGED = 1_000  # processes an incremental flag update starts from (with those sharing a buyer or supplier)
 PAGE_REQUESTS = {1: 200, 8: 400}  # per page kind and concurrency: bounded, so the load stops by itself
 QUICK_PAGE_REQUESTS = {1: 20, 8: 40}
 FACET_CLASSES = ("common word", "2-3 words AND", "supplier name")  # query classes searched with facet counts
@@ -380,6 +382,43 @@ class Bench:
             "comparison_6": comparisons,
             "comparison_6_computed": comparisons_computed,
             "group_by_reference": {f"p{q}_ms": round(percentile(timings, q), 2) for q in (50, 95)},
+        }
+
+    def do_flags(self) -> dict:
+        """Every red-flag indicator over every process of the SQLite database (entities resolved first if the
+        vendors stage has not run), then an incremental update from FLAGS_CHANGED processes."""
+        from sqlalchemy import func, select
+
+        from portal.database import upgrade_database
+        from portal.domain.redflags import recompute_flags
+        from portal.domain.vendors import resolve_all
+        from portal.models import Process, VendorParty
+
+        upgrade_database(self.sqlite_url)
+        sessions = self.sessions(self.sqlite_url)
+        with sessions.begin() as session:
+            if not session.scalar(select(func.count()).select_from(VendorParty)):
+                resolve_all(session)
+        started = time.perf_counter()
+        with sessions.begin() as session:
+            full = recompute_flags(session)
+        full_seconds = time.perf_counter() - started
+        with sessions() as session:
+            changed = list(session.scalars(select(Process.id).order_by(Process.id.desc()).limit(FLAGS_CHANGED)))
+        started = time.perf_counter()
+        with sessions.begin() as session:
+            incremental = recompute_flags(session, changed=changed)
+        incremental_seconds = time.perf_counter() - started
+        return {
+            "processes": full.processes,
+            "full_seconds": round(full_seconds, 1),
+            "load_seconds": full.seconds["load"],
+            "write_seconds": full.seconds["write"],
+            "indicator_seconds": {code: full.seconds[code] for code in full.fired},
+            "fired": full.fired,
+            "incremental_changed": len(changed),
+            "incremental_written": incremental.written,
+            "incremental_seconds": round(incremental_seconds, 1),
         }
 
     # -- stages run in this process --------------------------------------------------------------------------
@@ -973,6 +1012,31 @@ def _export_rows(s: dict) -> list[tuple[str, str, str, str]]:
     ]
 
 
+def _flag_rows(s: dict) -> list[tuple[str, str, str, str]]:
+    f = s.get("flags")
+    if not f:
+        return []
+    slowest = sorted(f["indicator_seconds"].items(), key=lambda kv: -kv[1])[:3]
+    detail = f"read {f['load_seconds']} s, write {f['write_seconds']} s; slowest: " + ", ".join(
+        f"{code} {seconds} s" for code, seconds in slowest
+    )
+    fired = sum(f["fired"].values())
+    return [
+        (
+            f"red flags, all {len(f['fired'])} indicators",
+            f"{f['full_seconds']} s for {f['processes']:,} processes ({fired:,} flags)",
+            detail,
+            f"≤ 5 min: {_verdict(f['full_seconds'] <= 300)}",
+        ),
+        (
+            f"red flags after {f['incremental_changed']:,} changed processes",
+            f"{f['incremental_seconds']} s ({f['incremental_written']:,} processes rewritten)",
+            "reads the whole data set again (fences), writes only the related processes",
+            "",
+        ),
+    ]
+
+
 def report(bench: Bench) -> str:
     """The markdown table: each measure, the reference it is compared with, and the target it meets or misses."""
     s = bench.state
@@ -982,7 +1046,7 @@ def report(bench: Bench) -> str:
         value = f"{c['processes']:,} processes, {c['releases']:,} releases, {c['bytes'] / 1e6:.0f} MB gzipped"
         rows.append(("corpus", value, f"generated in {c['seconds']} s", ""))
     rows += _store_rows(s) + _index_rows(s) + _search_rows(s) + _facet_rows(s) + _stem_rows(s)
-    rows += _page_rows(s) + _export_rows(s) + _vendor_rows(s)
+    rows += _page_rows(s) + _export_rows(s) + _vendor_rows(s) + _flag_rows(s)
     lines = ["| measure | value | reference | target (at 1M) |", "|---|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
 
@@ -1027,6 +1091,7 @@ CHILD_STAGES = {
     "fts5",
     "incremental",
     "vendors",
+    "flags",
 }
 
 

@@ -13,6 +13,7 @@ from flask import Flask
 from portal import db, render, security, templating
 from portal.config import default_settings
 from portal.officials.views import blueprint as officials
+from portal.public.methodology import blueprint as methodology
 from portal.public.sources import blueprint as sources
 from portal.public.views import blueprint as public
 from portal.residents import views as residents
@@ -41,4 +42,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(officials)
     app.register_blueprint(residents.blueprint)
     residents.init_app(app)
+    app.register_blueprint(methodology)
     return app

@@ -27,6 +27,7 @@ from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
 from portal.domain.concerns import purge_contacts, take_unsent
 from portal.domain.vendor_figures import refresh_after_load, refresh_totals
+from portal.domain.redflags import FlagReport, recompute_changed_flags, recompute_flags
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -61,13 +62,24 @@ def ingest_and_index(app: Flask, location: str, source: str | None) -> int:
 
 
 def after_loading(app: Flask, run_ids: list[int]) -> int:
-    """What follows every load: the parties it added join their entities, then the search index takes the
-    changes. The data is committed by then; an index that cannot be updated fails the runs, which say why."""
+    """What follows every load: the parties it added join their entities, the red flags of the processes it
+    changed are recomputed, then the search index takes the changes (with their flags). The data is committed
+    by then; an index that cannot be updated fails the runs, which say why; flags that cannot be computed fail
+    the command but not the index update."""
     sessions = app.extensions["portal.sessions"]
     with sessions.begin() as session:
         echo_resolution(resolve_all(session, incremental=True))
     with sessions.begin() as session:
         click.echo(f"vendor totals: {refresh_after_load(session)} entities refreshed")
+    flags_failed = 0
+    try:
+        with sessions.begin() as session:
+            echo_flags(recompute_changed_flags(session))
+    except Exception as error:  # the data is committed: the index must still take it; flags wait for a recompute
+        click.echo(
+            f"error: red flags not recomputed ({type(error).__name__}: {error}); run `portal flags recompute`", err=True
+        )
+        flags_failed = 1
     try:
         report = update_index(sessions, app.config["INDEX_DIR"])
     except IndexBusy as error:  # the changes stay queued: the next update indexes them
@@ -81,7 +93,15 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
         raise
     click.echo(f"search index: {report.indexed} processes updated")
     echo_index_report(report)
-    return 0
+    return flags_failed
+
+
+def echo_flags(report: FlagReport | None) -> None:
+    if report is None:
+        return
+    fired = sum(report.fired.values())
+    moved = " (a data-set fence moved: every process rewritten)" if report.fences_moved else ""
+    click.echo(f"red flags: {report.written} processes rewritten{moved}, {fired} flags fired in all")
 
 
 def echo_index_report(report: IndexReport) -> None:
@@ -436,6 +456,20 @@ def vendors_reopen(review_id: int) -> None:
         except VendorError as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"review {review.id}: open again")
+@cli.group("flags")
+def flags() -> None:
+    """Red flags: integrity indicators on every process."""
+
+
+@flags.command("recompute")
+def flags_recompute() -> None:
+    """Compute every indicator over every process, and the data-set fences."""
+    with current_app.extensions["portal.sessions"].begin() as session:
+        report = recompute_flags(session)
+    echo_flags(report)
+    for code, count in report.fired.items():
+        click.echo(f"  {code}: {count} processes ({report.seconds.get(code, 0)} s)")
+    click.echo("the search index shows the new flags after `portal reindex`")
 
 
 def port_is_free(host: str, port: int) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -766,3 +767,43 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Red flags (portal.domain.redflags): recomputed from the rows above after every load, so always throw-away.
+
+
+class FlagResult(Base):
+    """An indicator that fired on a process, with its evidence (the values, the threshold or fence, the peers it
+    was compared with). Only fired indicators have a row: the others are in `FlagCoverage`."""
+
+    __tablename__ = "flag_result"
+
+    process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)  # the indicator's code, "R003"
+    outcome: Mapped[str] = mapped_column(String(20))  # FlagOutcome: always "fired" here
+    evidence: Mapped[dict] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FlagCoverage(Base):
+    """When a process's indicators were last computed, and which could not be: "R024=not enough data, ..."
+    (an indicator absent from both this and `FlagResult` was computed and did not fire)."""
+
+    __tablename__ = "flag_coverage"
+
+    process_id: Mapped[int] = mapped_column(ForeignKey("process.id", ondelete="CASCADE"), primary_key=True)
+    outcomes: Mapped[str] = mapped_column(Text, default="")
+    transparency: Mapped[float | None] = mapped_column(Float)  # the share of key fields published, 0 to 1
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FlagFence(Base):
+    """A figure computed over the whole data set that an indicator compares each process with (Tukey fences,
+    peers' medians), kept so that a page can show it and an incremental update can be checked against it."""
+
+    __tablename__ = "flag_fence"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

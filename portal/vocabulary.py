@@ -246,3 +246,12 @@ class ModerationAction(StrEnum):
     REJECT = "reject"
     RESOLVE = "resolve"
     REFER = "refer"
+
+
+class FlagOutcome(StrEnum):
+    """What an indicator says of one process (portal.domain.redflags)."""
+
+    FIRED = "fired"
+    NOT_FIRED = "not fired"
+    NOT_ENOUGH_DATA = "not enough data"  # a field it needs is not published
+    NOT_APPLICABLE = "not applicable"  # e.g. a single bid in a direct award

@@ -40,6 +40,7 @@ from whoosh.fields import NUMERIC, Schema
 from whoosh.index import Index
 
 from portal.domain.languages import language_tag
+from portal.domain.redflags import flag_codes
 from portal.models import Award, AwardSupplier, Contract, IndexQueue, Item, Party, Process, Tender
 from search_index.schema import looks_like_id, process_schema, stem_language, stemmed_text
 from search_index.whoosh_internals import writer as fixed_writer
@@ -242,6 +243,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
         for process_id, when in session.execute(query.where(column.in_(process_ids))):
             if when is not None:
                 dates[process_id][name] = int(_aware(when).timestamp())
+    flagged = flag_codes(session, process_ids)
     rows = session.execute(
         select(Process, Party.name)
         .outerjoin(Party, Party.id == Process.buyer_id)
@@ -275,6 +277,7 @@ def documents(session: Session, process_ids: list[int]) -> Iterator[dict]:
             "suppliers": names,
             "status": process.status or "",
             "method": process.procurement_method or "",
+            "flags": " ".join(sorted(flagged.get(process.id, ()))),
             "currency": process.value_currency or "",
             "amount": _cents(process.value_amount),
             "amount_text": str(process.value_amount) if process.value_amount is not None else "",

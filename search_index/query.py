@@ -73,6 +73,7 @@ class Hit:
     amount: str
     currency: str
     date: datetime | None
+    flags: list[str] = field(default_factory=list)  # codes of the red flags that fired
 
 
 @dataclass
@@ -117,6 +118,7 @@ def _hit(fields: dict, marks: Highlighter) -> Hit:
         amount=fields.get("amount_text", ""),
         currency=fields.get("currency", ""),
         date=datetime.fromisoformat(fields["date"]) if fields.get("date") else None,
+        flags=fields.get("flags", "").split(),
     )
 
 

@@ -14,6 +14,9 @@ prefixed with that language ("fr_entretien"): a query carries no language, so it
 `text` as typed and, stemmed by each language in the index, in `stems`; an exact word scores in both and ranks
 above a stem match. `language` lists the languages the index holds. Both are absent from an index built before
 them: its queries are not stemmed until `portal reindex`.
+
+`flags` holds the codes of the red flags that fired on a process (portal.domain.redflags). An index built
+before it has no flag facet and no badges until `portal reindex`; its updates leave the field out.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ FACET_FIELDS = {
     "method": "method",
     "status": "status",
     "currency": "currency",
+    "flag": "flags",  # the codes of the red flags that fired (absent from an index built before them)
 }
 
 
@@ -85,6 +89,8 @@ def process_schema() -> Schema:
         suppliers=TEXT(analyzer=ANALYZER, stored=True),
         status=ID(stored=True),
         method=ID(stored=True),
+        # The codes of the red flags that fired on the process ("R003 R018"), for the facet and the badge.
+        flags=KEYWORD(stored=True),
         currency=ID(stored=True, sortable=True),
         # Sortable integer columns order and filter (cents, epoch seconds); display values are stored as text.
         amount=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),

@@ -309,7 +309,7 @@ def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[i
     by_year = counted.groupby(["vendor_id", "currency", "year"], dropna=False).agg(
         awarded=("units", "sum"), contracted=("contracted", "sum"), awards=("units", "size")
     )
-    wins = mine.drop_duplicates(["vendor_id", "process_id"])
+    wins = wins_of(mine)
     wins = wins.assign(
         direct=wins["method"] == ProcurementMethod.DIRECT, single=wins["single_bid"].fillna(False).astype(bool)
     ).assign(either=lambda w: w["direct"] | w["single"])
@@ -317,7 +317,7 @@ def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[i
         processes=("process_id", "size"), single=("single", "sum"), direct=("direct", "sum"), either=("either", "sum")
     )
     counts = mine.groupby("vendor_id").agg(awards=("award_row", "size"), amendments=("amendments", "sum"))
-    methods = wins.groupby(["vendor_id", "method"]).size()
+    methods = methods_of(wins)
     sides = awards.dropna(subset=["counterpart"]).drop_duplicates(["vendor_id", "process_id", "counterpart"])
     served = sides.groupby(["vendor_id", "counterpart"]).size()
 
@@ -374,6 +374,16 @@ def all_figures(awards: pd.DataFrame, names: dict[int, str], buyer_names: dict[i
     return found
 
 
+def wins_of(awards: pd.DataFrame) -> pd.DataFrame:
+    """One row per (vendor, process): a vendor's wins (for a buyer, the processes it awarded)."""
+    return awards.drop_duplicates(["vendor_id", "process_id"])
+
+
+def methods_of(wins: pd.DataFrame) -> pd.Series:
+    """(vendor, method) -> wins: the figures' `methods`."""
+    return wins.groupby(["vendor_id", "method"]).size()
+
+
 def names_of(session: Session, vendor_ids: Sequence[int]) -> dict[int, str]:
     ids = sorted({int(v) for v in vendor_ids})
     return dict(session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(ids))).all()) if ids else {}
@@ -419,6 +429,16 @@ def get_entity(
     names = names_of(session, awards["counterpart"].dropna().astype(int).tolist())
     figures = figures_of(vendor.id, vendor.name, awards, names)
     return Entity(vendor=vendor, parties=parties, figures=figures, awards=awards)
+
+
+def entity_process_ids(session: Session, vendor_id: int, kind: EntityKind) -> list[int]:
+    """Every process in which the entity won an award (a supplier) or awarded one (a buyer): what its red-flag
+    counts are taken over, whatever number of awards its page lists."""
+    if kind == EntityKind.SUPPLIER:
+        query = select(Award.process_id).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
+    else:
+        query = select(Award.process_id).select_from(Award).join(Process, Process.id == Award.process_id)
+    return list(session.scalars(query.where(_entity_filter(kind, [vendor_id])).distinct()))
 
 
 def _latest_awards(session: Session, vendor: Vendor, latest: int) -> pd.DataFrame:
@@ -722,9 +742,30 @@ def hhi(shares: Sequence[float]) -> int:
     return round(sum((100 * s) ** 2 for s in shares))
 
 
+def _shared(awards: pd.DataFrame) -> pd.DataFrame:
+    """The awards market shares count: once each, committing money, with an amount and a currency."""
+    return awards[awards["first"] & awards["counted"] & awards["units"].notna() & (awards["currency"] != "")]
+
+
+def shares_by_scope(awards: pd.DataFrame, scope: str = "counterpart") -> pd.DataFrame:
+    """Market shares in every scope at once (for a supplier's rows, `counterpart` is the buyer): one row per
+    (scope, currency, vendor) with its units, the scope's total, its share, the scope's HHI, vendors and awards.
+    The same shares as `concentration_of` gives for one scope's rows."""
+    counted = _shared(awards).dropna(subset=[scope])
+    per = counted.groupby([scope, "currency", "vendor_id"])["units"].sum().rename("units").reset_index()
+    totals = counted.groupby([scope, "currency"]).agg(total=("units", "sum"), awards=("units", "size"))
+    per = per.merge(totals.reset_index(), on=[scope, "currency"])
+    per = per[per["total"] > 0]
+    per["share"] = per["units"] / per["total"]
+    square = (100 * per["share"]) ** 2
+    per["hhi"] = square.groupby([per[scope], per["currency"]]).transform("sum").round().astype("int64")
+    per["vendors"] = per.groupby([scope, "currency"])["vendor_id"].transform("size")
+    return per
+
+
 def concentration_of(awards: pd.DataFrame, names: dict[int, str]) -> list[Concentration]:
     """Market shares of the awarded value, per currency, among all the vendors in `awards`."""
-    counted = awards[awards["first"] & awards["counted"] & awards["units"].notna() & (awards["currency"] != "")]
+    counted = _shared(awards)
     found = []
     for currency, rows in counted.groupby("currency"):
         totals = rows.groupby("vendor_id")["units"].sum().sort_values(ascending=False)

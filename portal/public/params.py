@@ -25,7 +25,7 @@ MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the 
 LATEST_DAY = date(9998, 12, 31)
 EARLIEST_DAY = date(1, 1, 1)
 MAX_TEXT = 100  # a filter value longer than this is not an amount or a date anyone typed
-FACET_PARAMETERS = ("buyer", "supplier", "method", "status", "year")  # each one value of the facet of its name
+FACET_PARAMETERS = ("buyer", "supplier", "method", "status", "year", "flag")  # each one value of the facet of its name
 MAX_NAME = 1000  # a buyer's or supplier's name, as published, is rarely longer
 
 

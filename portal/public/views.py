@@ -25,9 +25,11 @@ from portal.domain.processes import (
     get_supplier,
     home_figures,
 )
+from portal.domain.redflags import FlagLine, process_flags
 from portal.domain.vendor_figures import vendor_of_party
 from portal.public.params import search_filters
 from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format, url_with
+from portal.vocabulary import FlagOutcome
 from search_index.query import MAX_PAGE, SORTS, SearchPage, search_processes
 
 blueprint = Blueprint("public", __name__)
@@ -40,6 +42,7 @@ FACET_PARAMETER = {
     "status": "status",
     "currency": "currency",
     "year": "year",
+    "flag": "flag",
 }
 ID = f"int(max={MAX_ID})"  # a path id: larger ones are 404 before the database is asked
 
@@ -134,6 +137,7 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
                 "status": hit.status,
                 "value": _money(hit.amount, hit.currency),
                 "last_updated": hit.date,
+                "flags": hit.flags,
                 "url": url_for("public.process", ocid=hit.ocid),
             }
             for hit in results.hits
@@ -235,7 +239,33 @@ def search_feed() -> Response:
     return Response("\n".join(line for line in lines if line), mimetype="application/atom+xml")
 
 
-def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> dict[str, Any]:
+def flags_data(flags: tuple[list[FlagLine], Any], releases: list[str]) -> dict[str, Any]:
+    lines, computed_at = flags
+    return {
+        "computed_at": computed_at,
+        "releases_read": releases,  # the release ids of the compiled record every indicator read
+        "fired": [
+            {
+                "code": f.code,
+                "title": f.title,
+                "evidence": f.evidence,
+                "methodology": url_for("flags.indicator", code=f.code),
+            }
+            for f in lines
+            if f.outcome == FlagOutcome.FIRED
+        ],
+        "outcomes": {f.code: f.outcome for f in lines},
+    }
+
+
+def read_releases(view: ProcessView) -> list[str]:
+    """The ids of the releases the compiled record was merged from: what the indicators read."""
+    return sorted({e.release.release_id for e in view.timeline if e.used})
+
+
+def process_data(
+    view: ProcessView, language: str | None, *, compiled: bool, flags: tuple[list[FlagLine], Any] = ([], None)
+) -> dict[str, Any]:
     p = view.process
     return {
         "ocid": p.ocid,
@@ -248,6 +278,7 @@ def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> 
         "value_basis": p.value_basis,
         "release_count": p.release_count,  # distinct release ids; `releases` lists every version of each
         "conflicting_release_ids": view.conflicts,
+        "red_flags": flags_data(flags, read_releases(view)),
         "releases": [
             {
                 "id": e.release.release_id,
@@ -273,8 +304,17 @@ def process(ocid: str) -> Response:
     view = get_process(session, ocid)
     language = content_languages(session, ocids=[ocid]).get(ocid)
     compiled = requested_format() == "json"
-    data = partial(process_data, view, language, compiled=compiled)
-    return render("public/process.html", data, table="releases", view=view, language=language)
+    flags = process_flags(session, view.process.id)
+    data = partial(process_data, view, language, compiled=compiled, flags=flags)
+    return render(
+        "public/process.html",
+        data,
+        table="releases",
+        view=view,
+        language=language,
+        flags=flags,
+        flag_releases=read_releases(view),
+    )
 
 
 @blueprint.get(f"/process/<ocid:ocid>/releases/<{ID}:row_id>.json")

@@ -20,6 +20,7 @@ from flask_babel import format_percent
 from portal.db import get_session
 from portal.domain.concerns import buyer_responsiveness
 from portal.domain.ocds import from_units
+from portal.domain.redflags import EntityFlags, entity_flags
 from portal.domain.vendor_figures import (
     MAX_COMPARED,
     CompareError,
@@ -31,6 +32,7 @@ from portal.domain.vendor_figures import (
     VendorNotFound,
     compare_vendors,
     find_vendors,
+    entity_process_ids,
     get_entity,
     names_of,
     vendors_of_processes,
@@ -111,7 +113,20 @@ def figures_data(f: VendorFigures) -> dict[str, Any]:
     }
 
 
-def entity_data(entity: Entity, kind: EntityKind) -> dict[str, Any]:
+def entity_flags_data(flags: EntityFlags) -> dict[str, Any]:
+    return {
+        "processes": flags.processes,
+        "flagged": flags.flagged,
+        "by_code": [
+            {"code": c, "title": t, "processes": n, "rate": rate, "rate_all_processes": peers}
+            for c, t, n, rate, peers in flags.codes
+        ],
+        "transparency_score": flags.transparency,
+        "transparency_score_all_processes": flags.peers_transparency,
+    }
+
+
+def entity_data(entity: Entity, kind: EntityKind, flags: EntityFlags | None = None) -> dict[str, Any]:
     f = entity.figures
     other, endpoint = ("buyer", "vendors.buyer") if kind == EntityKind.SUPPLIER else ("supplier", "vendors.vendor")
     return {
@@ -136,11 +151,13 @@ def entity_data(entity: Entity, kind: EntityKind) -> dict[str, Any]:
         "compare": url_for("vendors.compare", vendor=f.vendor_id) if kind == EntityKind.SUPPLIER else None,
         # A buyer's residents' concerns: open, answered, past the deadline (portal.domain.concerns).
         **({"concerns": buyer_responsiveness(get_session(), f.vendor_id)} if kind == EntityKind.BUYER else {}),
+        **({"red_flags": entity_flags_data(flags)} if flags is not None else {}),
     }
 
 
 def _page(kind: EntityKind, vendor_id: int) -> Response:
     entity = get_entity(get_session(), vendor_id, kind=kind, latest=AWARDS_SHOWN)
+    flags = entity_flags(get_session(), process_ids=entity_process_ids(get_session(), entity.vendor.id, kind))
     awards = entity.awards.sort_values(["award_date", "award_row"], ascending=False, na_position="last")
     awards = awards.drop_duplicates("award_row").head(AWARDS_SHOWN)
     shown = [
@@ -155,9 +172,10 @@ def _page(kind: EntityKind, vendor_id: int) -> Response:
     ]
     return render(
         "vendors/entity.html",
-        partial(entity_data, entity, kind),
+        partial(entity_data, entity, kind, flags),
         table="by_year",
         entity=entity,
+        flags=flags,
         kind=kind,
         awards=shown,
     )

@@ -68,6 +68,8 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
         "entity resolution after 1,000 releases",
         "page: vendor (in process)",
         "comparison of 6 vendors (in process)",
+        "red flags, all 18 indicators",
+        "red flags after 1,000 changed processes",
     ):
         assert f"| {measure}" in done.stdout, measure
     saved = json.loads((tmp_path / "results" / f"{SMOKE_PROCESSES}-quick.json").read_text())

@@ -103,6 +103,12 @@ ROUTES = sorted(
         "/privacy.json",
         "/officials/concerns",
         "/officials/concerns/<int:concern_id>",
+        "/methodology",
+        "/methodology.json",
+        "/methodology.csv",
+        "/methodology/<code>",
+        "/methodology/<code>.json",
+        "/methodology/<code>.csv",
     ]
 )
 

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 def test_the_json_twin_lists_facets_with_counts_and_links(demo_client):
     body = demo_client.get("/search.json?q=entretien").get_json()
-    assert set(body["facets"]) == {"buyer", "supplier", "method", "status", "currency", "year"}
+    assert set(body["facets"]) == {"buyer", "supplier", "method", "status", "currency", "year", "flag"}
     buyer = body["facets"]["buyer"][0]
     assert buyer["count"] > 0 and parse_qs(urlsplit(buyer["url"]).query) == {
         "q": ["entretien"],
