@@ -26,8 +26,8 @@ from portal.domain.accounts import AccountError, create_account
 from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
 from portal.domain.concerns import purge_contacts, take_unsent
-from portal.domain.vendor_figures import refresh_after_load, refresh_totals
 from portal.domain.redflags import FlagReport, recompute_changed_flags, recompute_flags
+from portal.domain.vendor_figures import refresh_after_load, refresh_totals
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -456,6 +456,8 @@ def vendors_reopen(review_id: int) -> None:
         except VendorError as error:
             raise click.ClickException(str(error)) from None
         click.echo(f"review {review.id}: open again")
+
+
 @cli.group("flags")
 def flags() -> None:
     """Red flags: integrity indicators on every process."""
