@@ -15,6 +15,7 @@ Nothing here ever sees the author's network address.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -81,9 +82,11 @@ def raise_concern(
     text: str,
     email: str | None = None,
     flags: list[str] | None = None,
+    citable: Collection[str] | None = None,
 ) -> Concern:
     """A new concern in the moderation queue. Raises `NotFoundError` for an unknown process, `ConcernError` for
-    a bad field (checked in form order, so the first is reported)."""
+    a bad field (checked in form order, so the first is reported). With `citable` (the red flags that fired on
+    the process), a concern may cite only those."""
     if session.scalar(select(Process.id).where(Process.ocid == ocid)) is None:
         raise NotFoundError(f"no process {ocid!r}")
     try:
@@ -98,11 +101,14 @@ def raise_concern(
     email = (email or "").strip() or None
     if email is not None and (len(email) > MAX_EMAIL or not _EMAIL.fullmatch(email)):
         raise ConcernError("email", "bad email")
+    cited = read_flags(flags)
+    if cited and citable is not None and not set(cited) <= set(citable):
+        raise ConcernError("flags", "bad flags")
     concern = Concern(
         ocid=ocid,
         category=str(chosen),
         text=text,
-        flags=read_flags(flags),
+        flags=cited,
         status=str(ConcernStatus.RECEIVED),
         received_at=utcnow(),
     )

@@ -39,6 +39,7 @@ from portal.domain.concerns import (
     raise_concern,
 )
 from portal.domain.publishing import NotAllowed, NotFoundError
+from portal.domain.redflags import fired_flags_of
 from portal.models import Account, Concern, ConcernContact, Process
 from portal.privacy import RateLimiter, Refusal, client_address, make_limiter
 from portal.render import error_response, page_route, render
@@ -172,6 +173,8 @@ def concerns_context(ocid: str) -> dict[str, Any]:
     who = answerer(db, ocid)
     return {
         "ocid": ocid,
+        # The red flags that fired on this process: a concern may cite them.
+        "flags": [(flag.code, flag.title) for flag in fired_flags_of(db, ocid)],
         "concerns": public_concerns(db, ocid),
         "department": who.department,
         "has_publisher": who.has_publisher,
@@ -253,6 +256,7 @@ def raise_concern_view(ocid: str) -> AnyResponse:
             text=form.get("text", ""),
             email=form.get("email") or None,
             flags=form.getlist("flags") or None,
+            citable={flag.code for flag in fired_flags_of(db, ocid)},
         )
     except ConcernError as problem:
         db.rollback()

@@ -11,7 +11,17 @@ from sqlalchemy import inspect, select, text, update
 
 from portal.cli import cli
 from portal.domain.audit import verify_chain
-from portal.models import AuditEntry, Concern, ConcernContact, ConcernEvent, OutboxMessage, Process, VendorParty, utcnow
+from portal.models import (
+    AuditEntry,
+    Concern,
+    ConcernContact,
+    ConcernEvent,
+    FlagResult,
+    OutboxMessage,
+    Process,
+    VendorParty,
+    utcnow,
+)
 from portal.vocabulary import AuditAction, EntityKind
 from tests.conftest import missing
 from tests.officials.conftest import csrf_token
@@ -222,17 +232,30 @@ def test_fields_and_size_are_checked(app, roads_ocid, resident, sessions):
         assert session.scalars(select(Concern)).all() == []
 
 
-def test_cited_indicators_are_kept_as_a_list(app, roads_ocid, resident, signed_in, sessions):
+def test_a_concern_cites_only_the_red_flags_that_fired_on_its_process(app, roads_ocid, resident, signed_in, sessions):
+    with sessions.begin() as session:
+        process_id = session.scalar(select(Process.id).where(Process.ocid == roads_ocid))
+        for code in ("R018", "R003"):
+            session.add(FlagResult(process_id=process_id, code=code, outcome="fired", evidence={}))
+    page = resident.get(f"/process/{roads_ocid}/concerns").get_data(as_text=True)
+    assert 'name="flags" value="R003"' in page and 'name="flags" value="R018"' in page
+    assert 'value="R048"' not in page
+
     form = raise_form(resident, roads_ocid, email=None)
-    form["flags"] = ["single-bid", "short-period", "single-bid"]
+    form["flags"] = ["R018", "R003", "R018"]
     assert resident.post(f"/process/{roads_ocid}/concerns", data=form).status_code == 303
     concern = _only_concern(sessions)
-    assert concern.flags == ["single-bid", "short-period"]
+    assert concern.flags == ["R018", "R003"]
     _moderate(signed_in("moderator"), concern.id, action="publish")
-    assert resident.get(f"/process/{roads_ocid}/concerns.json").get_json()["concerns"][0]["flags"] == [
-        "single-bid",
-        "short-period",
-    ]
+    assert resident.get(f"/process/{roads_ocid}/concerns.json").get_json()["concerns"][0]["flags"] == ["R018", "R003"]
+    shown = resident.get(f"/process/{roads_ocid}").get_data(as_text=True)
+    assert 'href="/methodology/R018"' in shown.split("data-cited-flags", 1)[1].split("</p>", 1)[0]
+
+    # A flag that did not fire here, or a made-up code, is refused with the form kept.
+    for cited in (["R048"], ["R018", "single-bid"]):
+        form = raise_form(resident, roads_ocid, email=None)
+        form["flags"] = cited
+        assert resident.post(f"/process/{roads_ocid}/concerns", data=form).status_code == 422, cited
     raise_concern(resident, roads_ocid)  # no flags: null, not an empty list
     with sessions() as session:
         assert session.scalars(select(Concern.flags).order_by(Concern.id.desc())).first() is None

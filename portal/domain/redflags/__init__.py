@@ -287,6 +287,12 @@ class FlagLine:
     evidence: dict[str, Any] | None
 
 
+def fired_flags_of(session: Session, ocid: str) -> list[FiredFlag]:
+    """`fired_flags` of the process with this ocid (none for an unknown one)."""
+    process_id = session.scalar(select(Process.id).where(Process.ocid == ocid))
+    return [] if process_id is None else fired_flags(session, process_id)
+
+
 def fired_flags(session: Session, process_id: int) -> list[FiredFlag]:
     """The flags that fired on a process, with their evidence (for the process page and residents' concerns)."""
     rows = session.execute(
