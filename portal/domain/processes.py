@@ -28,8 +28,9 @@ from portal.models import (
     PublishedRecord,
     Release,
     Source,
+    VendorParty,
 )
-from portal.vocabulary import PartyRole, RunStatus, ValueBasis
+from portal.vocabulary import EntityKind, PartyRole, RunStatus, ValueBasis
 
 
 class NotFound(Exception):
@@ -136,6 +137,7 @@ class ProcessView:
     versions: dict[str, list[VersionView]] = field(default_factory=dict)  # release id -> versions, oldest first
     suppliers_from_parties: list[Party] = field(default_factory=list)  # named only in `parties`
     notes: list[str] = field(default_factory=list)  # data-quality notes of the record and of its releases
+    buyer_pages: dict[int, int] = field(default_factory=dict)  # party id -> its buyer entity (the buyer page)
 
     @property
     def compiled(self) -> dict:
@@ -229,7 +231,53 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         versions=_versions(session, ocid, conflicts, rows, used, last_locations),
         suppliers_from_parties=[p for role, p in parties if role == PartyRole.SUPPLIER and p.id not in named],
         notes=list(dict.fromkeys(notes)),
+        buyer_pages=buyer_entities(session, party_ids=[p.id for _, p in parties] + [process.buyer_id or 0]),
     )
+
+
+def buyer_entities(session: Session, *, party_ids: Sequence[int]) -> dict[int, int]:
+    """Party id -> the buyer entity it was resolved into, for the parties that have one (a buyer page)."""
+    wanted = sorted({i for i in party_ids if i})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(VendorParty.party_id, VendorParty.vendor_id).where(
+            VendorParty.kind == EntityKind.BUYER, VendorParty.party_id.in_(wanted)
+        )
+    ).all()
+    return {int(p): int(v) for p, v in rows}
+
+
+@dataclass
+class NamePages:
+    """Where the names a list of processes shows lead: its buyer's entity page, each supplier's page."""
+
+    buyers: dict[str, int] = field(default_factory=dict)  # ocid -> buyer entity id
+    suppliers: dict[tuple[str, str], int] = field(default_factory=dict)  # (ocid, name as in the award) -> party id
+
+
+def name_pages(session: Session, *, ocids: Sequence[str]) -> NamePages:
+    """The pages behind the buyer and supplier names of these processes (a page of search results), read in two
+    queries whatever their number: the search itself never asks the database."""
+    found = NamePages()
+    wanted = list(dict.fromkeys(ocids))
+    if not wanted:
+        return found
+    buyers = session.execute(
+        select(Process.ocid, VendorParty.vendor_id)
+        .join(VendorParty, (VendorParty.party_id == Process.buyer_id) & (VendorParty.kind == EntityKind.BUYER))
+        .where(Process.ocid.in_(wanted))
+    ).all()
+    found.buyers = {ocid: int(vendor_id) for ocid, vendor_id in buyers}
+    suppliers = session.execute(
+        select(Process.ocid, AwardSupplier.name, AwardSupplier.party_id)
+        .join(Award, Award.process_id == Process.id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .where(Process.ocid.in_(wanted))
+    ).all()
+    for ocid, name, party_id in suppliers:
+        found.suppliers.setdefault((ocid, name.strip()), int(party_id))
+    return found
 
 
 def _version(release: Release) -> Version:

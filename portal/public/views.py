@@ -16,6 +16,7 @@ from portal.db import get_session
 from portal.domain.languages import content_languages
 from portal.domain.processes import (
     Figures,
+    NamePages,
     NotFound,
     ProcessView,
     SupplierView,
@@ -24,6 +25,7 @@ from portal.domain.processes import (
     get_release,
     get_supplier,
     home_figures,
+    name_pages,
 )
 from portal.domain.vendor_figures import vendor_of_party
 from portal.public.params import search_filters
@@ -108,7 +110,19 @@ def _page_number() -> int:
         return 1
 
 
-def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[str, str]) -> dict[str, Any]:
+def buyer_url(pages: NamePages, ocid: str) -> str | None:
+    vendor_id = pages.buyers.get(ocid)
+    return url_for("vendors.buyer", vendor_id=vendor_id) if vendor_id else None
+
+
+def supplier_url(pages: NamePages, ocid: str, name: str) -> str | None:
+    party_id = pages.suppliers.get((ocid, name.strip()))
+    return url_for("public.supplier", party_id=party_id) if party_id else None
+
+
+def search_data(
+    results: SearchPage, filters: Any, notes: list, languages: dict[str, str], pages: NamePages
+) -> dict[str, Any]:
     return {
         "query": results.query,
         "sort": results.sort,
@@ -130,7 +144,9 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
                 "title": hit.title,
                 "language": languages.get(hit.ocid),
                 "buyer": hit.buyer,
+                "buyer_url": buyer_url(pages, hit.ocid),
                 "suppliers": hit.suppliers,
+                "supplier_urls": [supplier_url(pages, hit.ocid, name) for name in hit.suppliers],
                 "status": hit.status,
                 "value": _money(hit.amount, hit.currency),
                 "last_updated": hit.date,
@@ -176,10 +192,12 @@ def search() -> Response:
         if asked > MAX_PAGE and results.pages == MAX_PAGE:
             raise Missing(_("Only the first %(pages)d pages are shown: narrow the search.", pages=MAX_PAGE))
         raise Missing(_("There are %(pages)d pages of results, not %(page)d.", pages=results.pages, page=asked))
-    languages = content_languages(get_session(), ocids=[hit.ocid for hit in results.hits])
+    ocids = [hit.ocid for hit in results.hits]
+    languages = content_languages(get_session(), ocids=ocids)
+    pages = name_pages(get_session(), ocids=ocids)
     return render(
         "public/search.html",
-        partial(search_data, results, filters, notes, languages),
+        partial(search_data, results, filters, notes, languages, pages),
         table="results",
         results=results,
         facets=facet_links(results),
@@ -187,6 +205,8 @@ def search() -> Response:
         filters=filters,
         notes=notes,
         languages=languages,
+        buyer_url=partial(buyer_url, pages),
+        supplier_url=partial(supplier_url, pages),
     )
 
 
