@@ -37,6 +37,7 @@ SUFFIX = {"json": "_json", "csv": "_csv"}  # endpoint suffix of each twin: publi
 CARRIED_PARAMETERS = (
     *("q", "sort", "currency", "min_amount", "max_amount", "date_from", "date_to", "page"),
     *("buyer", "supplier", "method", "status", "year", "dates"),  # the search's facets, which date filters apply to
+    "amount_band",
 )
 MAX_ID = 2**31 - 1  # row ids are INTEGER (32-bit on PostgreSQL): a larger one is 404 before the database is asked
 

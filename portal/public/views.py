@@ -42,6 +42,7 @@ FACET_PARAMETER = {
     "status": "status",
     "currency": "currency",
     "year": "year",
+    "amount_band": "amount_band",
 }
 ID = f"int(max={MAX_ID})"  # a path id: larger ones are 404 before the database is asked
 
