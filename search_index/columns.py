@@ -153,7 +153,9 @@ class Columns:
         amounts = self.numeric("amount")
         known = np.flatnonzero(amounts != MISSING)
         # The column holds cents as value + 2**63: compare in that form, with each band's lower bound likewise.
-        bounds = np.array([self.sortable("amount", low * 100) for _, low, _ in AMOUNT_BANDS[1:]], dtype=np.uint64)
+        bounds = np.array(
+            [self.sortable("amount", (low or 0) * 100) for _, low, _ in AMOUNT_BANDS[1:]], dtype=np.uint64
+        )
         codes = np.searchsorted(bounds, amounts[known], side="right").astype(np.int32)
         return known, codes, [name for name, _, _ in AMOUNT_BANDS]
 

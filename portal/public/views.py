@@ -4,6 +4,7 @@ URL plus `.json`), and hands it to `portal.render.render` with the template and 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 
 from portal.db import get_session
+from portal.domain.derive import whole_title
 from portal.domain.languages import content_languages
 from portal.domain.processes import (
     Figures,
@@ -29,8 +31,29 @@ from portal.domain.processes import (
 )
 from portal.domain.vendor_figures import vendor_of_party
 from portal.public.params import search_filters
-from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format, url_with
-from search_index.query import MAX_PAGE, SORTS, SearchPage, search_processes
+from portal.render import (
+    MAX_ID,
+    Invalid,
+    Missing,
+    TooLarge,
+    csv_response,
+    error_response,
+    page_route,
+    render,
+    requested_format,
+    url_with,
+)
+from search_index.query import (
+    MAX_PAGE,
+    SORTS,
+    BadCursor,
+    Hit,
+    Ordered,
+    SearchPage,
+    hits_at,
+    ordered_matches,
+    search_processes,
+)
 
 blueprint = Blueprint("public", __name__)
 FACET_LIMIT = 10  # values shown per facet, the most frequent first
@@ -81,7 +104,7 @@ def home_data(figures: Figures, languages: dict[str, str]) -> dict[str, Any]:
         "latest": [
             {
                 "ocid": p.ocid,
-                "title": p.title,
+                "title": whole_title(p.title, p.description),
                 "language": languages.get(p.ocid),
                 "buyer": p.buyer.name if p.buyer else None,
                 "last_updated": p.last_date,
@@ -121,8 +144,30 @@ def supplier_url(pages: NamePages, ocid: str, name: str) -> str | None:
     return url_for("public.supplier", party_id=party_id) if party_id else None
 
 
+def result_row(hit: Hit, languages: dict[str, str], pages: NamePages) -> dict[str, Any]:
+    """One result as the JSON twin and the CSV give it: the title whole, never cut for display."""
+    return {
+        "ocid": hit.ocid,
+        "title": whole_title(hit.title, hit.description),
+        "language": languages.get(hit.ocid),
+        "buyer": hit.buyer,
+        "buyer_url": buyer_url(pages, hit.ocid),
+        "suppliers": hit.suppliers,
+        "supplier_urls": [supplier_url(pages, hit.ocid, name) for name in hit.suppliers],
+        "status": hit.status,
+        "value": _money(hit.amount, hit.currency),
+        "last_updated": hit.date,
+        "url": url_for("public.process", ocid=hit.ocid),
+    }
+
+
 def search_data(
-    results: SearchPage, filters: Any, notes: list, languages: dict[str, str], pages: NamePages
+    results: SearchPage,
+    filters: Any,
+    notes: list,
+    languages: dict[str, str],
+    pages: NamePages,
+    next_cursor: str | None = None,
 ) -> dict[str, Any]:
     return {
         "query": results.query,
@@ -130,6 +175,9 @@ def search_data(
         "page": results.page,
         "pages": results.pages,
         "total": results.total,
+        # The page after this one, by keyset (`cursor`): it follows on from this page's last row even when
+        # processes are added meanwhile, and goes on past the last numbered page.
+        "next": url_with("public.search_json", cursor=next_cursor, page=None) if next_cursor else None,
         "corrected": results.corrected,
         "notice": results.notice,
         # The process whose ocid, or tender, award or contract id, is the query: the page goes straight there.
@@ -139,22 +187,7 @@ def search_data(
             {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
         ],
         "facets": facet_links(results),
-        "results": [
-            {
-                "ocid": hit.ocid,
-                "title": hit.title,
-                "language": languages.get(hit.ocid),
-                "buyer": hit.buyer,
-                "buyer_url": buyer_url(pages, hit.ocid),
-                "suppliers": hit.suppliers,
-                "supplier_urls": [supplier_url(pages, hit.ocid, name) for name in hit.suppliers],
-                "status": hit.status,
-                "value": _money(hit.amount, hit.currency),
-                "last_updated": hit.date,
-                "url": url_for("public.process", ocid=hit.ocid),
-            }
-            for hit in results.hits
-        ],
+        "results": [result_row(hit, languages, pages) for hit in results.hits],
     }
 
 
@@ -165,7 +198,7 @@ def facet_links(results: SearchPage) -> dict[str, list[dict[str, Any]]]:
             {
                 "value": value,
                 "count": count,
-                "url": url_with("public.search", **{FACET_PARAMETER[name]: value, "page": None}),
+                "url": url_with("public.search", **{FACET_PARAMETER[name]: value, "page": None, "cursor": None}),
             }
             for value, count in values
         ]
@@ -173,32 +206,54 @@ def facet_links(results: SearchPage) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+MAX_EXPORT_ROWS = 1_000_000  # a whole-result CSV longer than this is refused with the reason (use /downloads)
+EXPORT_CHUNK = 500  # rows read from the index, and looked up in the database, at a time
+
+
 @page_route(blueprint, "/search", csv=True)
 def search() -> Response:
     filters, notes = search_filters(request.args)
+    q, sort = request.args.get("q", ""), request.args.get("sort", "relevance")
+    index = current_app.extensions["portal.search"]
+    if requested_format() == "csv":
+        return search_export(ordered_matches(index, q=q, sort=sort, filters=filters), q)
     asked = _page_number()
+    cursor = request.args.get("cursor") or None
+    per_page = current_app.config["PER_PAGE"]
     results = search_processes(
-        current_app.extensions["portal.search"],
-        q=request.args.get("q", ""),
-        sort=request.args.get("sort", "relevance"),
-        page=asked,
-        per_page=current_app.config["PER_PAGE"],
+        index,
+        q=q,
+        sort=sort,
+        page=1 if cursor else asked,
+        per_page=per_page,
         filters=filters,
         facets=FACET_LIMIT,
     )
-    if results.process and asked == 1 and requested_format() == "html":
+    if results.process and asked == 1 and not cursor and requested_format() == "html":
         return redirect(url_for("public.process", ocid=results.process))  # type: ignore[return-value]
-    if asked > results.pages:
+    if not cursor and asked > results.pages:
         # Rather than "page 500 of 2": there is no such page.
         if asked > MAX_PAGE and results.pages == MAX_PAGE:
             raise Missing(_("Only the first %(pages)d pages are shown: narrow the search.", pages=MAX_PAGE))
         raise Missing(_("There are %(pages)d pages of results, not %(page)d.", pages=results.pages, page=asked))
+    next_cursor = None
+    if cursor or requested_format() == "json":
+        # Keyset pages: the rows after the cursor's row (or this numbered page's), in the same order.
+        ordered = ordered_matches(index, q=q, sort=sort, filters=filters)
+        try:
+            first = ordered.after(cursor) if cursor else (asked - 1) * per_page
+        except BadCursor:
+            raise Invalid(_("This page link is not one this site wrote: start the search again.")) from None
+        results.hits = hits_at(ordered, first, first + per_page, q)
+        results.page = first // per_page + 1
+        if first + per_page < len(ordered):
+            next_cursor = ordered.cursor(first + per_page - 1)
     ocids = [hit.ocid for hit in results.hits]
     languages = content_languages(get_session(), ocids=ocids)
     pages = name_pages(get_session(), ocids=ocids)
     return render(
         "public/search.html",
-        partial(search_data, results, filters, notes, languages, pages),
+        partial(search_data, results, filters, notes, languages, pages, next_cursor),
         table="results",
         results=results,
         facets=facet_links(results),
@@ -209,6 +264,39 @@ def search() -> Response:
         buyer_url=partial(buyer_url, pages),
         supplier_url=partial(supplier_url, pages),
     )
+
+
+def search_export(ordered: Ordered, q: str) -> Response:
+    """The whole result set as CSV, streamed: rows are read from the index and looked up in the database
+    EXPORT_CHUNK at a time, so memory stays flat however many there are. Beyond MAX_EXPORT_ROWS the answer is
+    a plain reason, not a cut file."""
+    if len(ordered) > MAX_EXPORT_ROWS:
+        raise TooLarge(
+            _(
+                "This search has %(rows)d results; an export holds at most %(limit)d. Narrow the search, or take "
+                "the whole data from the downloads page.",
+                rows=len(ordered),
+                limit=MAX_EXPORT_ROWS,
+            )
+        )
+
+    def rows() -> Iterator[dict[str, Any]]:
+        session = get_session()
+        for start in range(0, len(ordered), EXPORT_CHUNK):
+            hits = hits_at(ordered, start, start + EXPORT_CHUNK, q)
+            ocids = [hit.ocid for hit in hits]
+            languages = content_languages(session, ocids=ocids)
+            pages = name_pages(session, ocids=ocids)
+            yield from (result_row(hit, languages, pages) for hit in hits)
+
+    return csv_response(rows(), SEARCH_COLUMNS, "search.csv")
+
+
+# The export's columns: a result row (result_row) flattened as `portal.render.flatten` does.
+SEARCH_COLUMNS = (
+    *("ocid", "title", "language", "buyer", "buyer_url", "suppliers", "supplier_urls", "status"),
+    *("value.amount", "value.currency", "last_updated", "url"),
+)
 
 
 FEED_ENTRIES = 50  # the latest processes a feed lists
@@ -260,7 +348,7 @@ def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> 
     p = view.process
     return {
         "ocid": p.ocid,
-        "title": p.title,
+        "title": whole_title(p.title, p.description),
         "language": language,
         "buyer": view.buyer.name if view.buyer else None,
         "status": p.status,
@@ -330,7 +418,7 @@ def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int 
         "awards": [
             {
                 "ocid": a.process.ocid,
-                "title": a.process.title,
+                "title": whole_title(a.process.title, a.process.description),
                 "language": languages.get(a.process.ocid),
                 "award_id": a.award.award_id,
                 "date": a.award.date,
