@@ -6,7 +6,7 @@ Plain functions, no Flask: a session in, dataclasses out; each page and its JSON
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -336,6 +336,31 @@ class SupplierView:
     award_count: int = 0  # all of the supplier's awards
     page: int = 1
     pages: int = 1
+
+
+EXPORT_CHUNK = 1000  # awards read at a time for a whole export
+
+
+def all_supplier_awards(session: Session, party_id: int) -> Iterator[list[SupplierAward]]:
+    """Every award of a supplier in the page's order, EXPORT_CHUNK at a time: only the award ids are read whole
+    (a few MB for the largest supplier), the rows a chunk at a time, so an export's memory stays flat."""
+    ids = session.scalars(
+        select(Award.id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .where(AwardSupplier.party_id == party_id)
+        .order_by(Award.date.desc().nulls_last(), Award.id)
+    ).all()
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = ids[start : start + EXPORT_CHUNK]
+        rows = session.execute(
+            select(Award, AwardSupplier.name, Process)
+            .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+            .join(Process, Process.id == Award.process_id)
+            .where(AwardSupplier.party_id == party_id, Award.id.in_(chunk))
+        ).all()
+        found = {a.id: SupplierAward(process=p, award=a, name_as_published=n) for a, n, p in rows}
+        yield [found[i] for i in chunk if i in found]
+        session.expunge_all()  # what was read goes, or the session would hold every row
 
 
 def get_supplier(session: Session, party_id: int, *, page: int = 1) -> SupplierView:

@@ -21,7 +21,9 @@ from portal.domain.processes import (
     NamePages,
     NotFound,
     ProcessView,
+    SupplierAward,
     SupplierView,
+    all_supplier_awards,
     data_version,
     get_process,
     get_release,
@@ -415,24 +417,47 @@ def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int 
         "page": view.page,
         "pages": view.pages,
         "next": url_with(page=view.page + 1) if view.page < view.pages else None,
-        "awards": [
-            {
-                "ocid": a.process.ocid,
-                "title": whole_title(a.process.title, a.process.description),
-                "language": languages.get(a.process.ocid),
-                "award_id": a.award.award_id,
-                "date": a.award.date,
-                "value": _money(a.award.value_amount, a.award.value_currency),
-                "name_as_published": a.name_as_published,
-                "url": url_for("public.process", ocid=a.process.ocid),
-            }
-            for a in view.awards
-        ],
+        "awards": [award_row(a, languages) for a in view.awards],
     }
+
+
+def award_row(a: SupplierAward, languages: dict[str, str]) -> dict[str, Any]:
+    return {
+        "ocid": a.process.ocid,
+        "title": whole_title(a.process.title, a.process.description),
+        "language": languages.get(a.process.ocid),
+        "award_id": a.award.award_id,
+        "date": a.award.date,
+        "value": _money(a.award.value_amount, a.award.value_currency),
+        "name_as_published": a.name_as_published,
+        "url": url_for("public.process", ocid=a.process.ocid),
+    }
+
+
+AWARD_COLUMNS = (
+    *("ocid", "title", "language", "award_id", "date", "value.amount", "value.currency"),
+    *("name_as_published", "url"),
+)
+
+
+def supplier_export(party_id: int) -> Response:
+    """Every award of the supplier as CSV, streamed a chunk at a time (the page shows 100 at a time)."""
+    get_supplier(get_session(), party_id)  # a party without awards has no supplier page, nor export
+
+    def rows() -> Iterator[dict[str, Any]]:
+        # The view's session is closed when it returns: the stream asks for its own, closed when it ends.
+        session = get_session()
+        for chunk in all_supplier_awards(session, party_id):
+            languages = content_languages(session, ocids=[a.process.ocid for a in chunk])
+            yield from (award_row(a, languages) for a in chunk)
+
+    return csv_response(rows(), AWARD_COLUMNS, "supplier.csv")
 
 
 @page_route(blueprint, f"/supplier/<{ID}:party_id>", csv=True)
 def supplier(party_id: int) -> Response:
+    if requested_format() == "csv":
+        return supplier_export(party_id)
     session = get_session()
     view = get_supplier(session, party_id, page=_page_number())
     languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])

@@ -69,3 +69,15 @@ def test_every_export_cell_a_spreadsheet_would_run_is_neutralised():
     rows = [{"a": "=HYPERLINK(1)", "b": "+1+2", "c": "@SUM", "d": "\tx", "e": "\rx", "f": "-5", "g": "-x", "h": "ok"}]
     table = list(csv.reader(io.StringIO("".join(csv_rows(rows, "abcdefgh")))))
     assert table[1] == ["'=HYPERLINK(1)", "'+1+2", "'@SUM", "'\tx", "'\rx", "-5", "'-x", "ok"]
+
+
+def test_a_supplier_csv_holds_every_award_of_all_its_json_pages(demo_client):
+    row = next(r for r in json_pages(demo_client, {}) for r in r["results"] if r["supplier_urls"])
+    url = row["supplier_urls"][0]
+    pages = [demo_client.get(url + ".json").get_json()]
+    while pages[-1]["next"]:
+        pages.append(demo_client.get(pages[-1]["next"]).get_json())
+    joined = [a for page in pages for a in page["awards"]]
+    assert len(joined) == pages[0]["award_count"] > 0
+    table = list(csv.DictReader(io.StringIO(demo_client.get(url + ".csv").get_data(as_text=True))))
+    assert [(r["ocid"], r["award_id"]) for r in table] == [(a["ocid"], a["award_id"] or "") for a in joined]
