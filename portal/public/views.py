@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from portal.db import get_session
 from portal.domain.derive import whole_title
 from portal.domain.languages import content_languages
+from portal.domain.packages import record_package, release_package
 from portal.domain.processes import (
     Figures,
     NamePages,
@@ -39,6 +40,7 @@ from portal.render import (
     Missing,
     TooLarge,
     csv_response,
+    dumps,
     error_response,
     page_route,
     render,
@@ -299,6 +301,49 @@ SEARCH_COLUMNS = (
     *("ocid", "title", "language", "buyer", "buyer_url", "suppliers", "supplier_urls", "status"),
     *("value.amount", "value.currency", "last_updated", "url"),
 )
+
+
+def _ocds(kind: str, ocids: list[str], next_url: str | None) -> Response:
+    session = get_session()
+    uri = url_with()
+    if kind == "releases":
+        package = release_package(session, ocids=ocids, uri=uri, next_url=next_url)
+    else:
+
+        def release_url(ocid: str, row_id: int) -> str:
+            return url_for("public.release", ocid=ocid, row_id=row_id)
+
+        package = record_package(session, ocids=ocids, uri=uri, release_url=release_url, next_url=next_url)
+    return Response(dumps(package), mimetype="application/json")
+
+
+@blueprint.get("/search/releases.json", defaults={"kind": "releases"}, endpoint="search_releases")
+@blueprint.get("/search/records.json", defaults={"kind": "records"}, endpoint="search_records")
+def search_ocds(kind: str) -> Response:
+    """The search's page of processes as an OCDS release package (every release as stored) or record package
+    (releases linked, and the compiled release), `links.next` leading on by keyset as the JSON twin's `next`."""
+    filters, _notes = search_filters(request.args)
+    q, sort = request.args.get("q", ""), request.args.get("sort", "relevance")
+    per_page = current_app.config["PER_PAGE"]
+    ordered = ordered_matches(current_app.extensions["portal.search"], q=q, sort=sort, filters=filters)
+    cursor = request.args.get("cursor") or None
+    try:
+        first = ordered.after(cursor) if cursor else (_page_number() - 1) * per_page
+    except BadCursor:
+        raise Invalid(_("This page link is not one this site wrote: start the search again.")) from None
+    hits = hits_at(ordered, first, first + per_page)
+    more = first + per_page < len(ordered)
+    next_url = url_with(cursor=ordered.cursor(first + per_page - 1), page=None) if more else None
+    return _ocds(kind, [hit.ocid for hit in hits], next_url)
+
+
+@blueprint.get(f"/supplier/<{ID}:party_id>/releases.json", defaults={"kind": "releases"}, endpoint="supplier_releases")
+@blueprint.get(f"/supplier/<{ID}:party_id>/records.json", defaults={"kind": "records"}, endpoint="supplier_records")
+def supplier_ocds(party_id: int, kind: str) -> Response:
+    """The processes of one page of a supplier's awards (as on its page) as an OCDS release or record package."""
+    view = get_supplier(get_session(), party_id, page=_page_number())
+    next_url = url_with(page=view.page + 1) if view.page < view.pages else None
+    return _ocds(kind, list(dict.fromkeys(a.process.ocid for a in view.awards)), next_url)
 
 
 FEED_ENTRIES = 50  # the latest processes a feed lists

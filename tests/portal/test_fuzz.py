@@ -94,6 +94,11 @@ ROUTES = sorted(
         "/officials/notices/new",
         "/officials/notices/<int:notice_id>",
         "/officials/notices/<int:notice_id>/amend",
+        # OCDS packages of listed processes, the API's description, bulk downloads
+        "/search/releases.json",
+        "/search/records.json",
+        "/supplier/<int(max=2147483647):party_id>/releases.json",
+        "/supplier/<int(max=2147483647):party_id>/records.json",
     ]
 )
 
