@@ -13,6 +13,7 @@ from flask import Flask
 from portal import db, render, security, templating
 from portal.config import default_settings
 from portal.officials.views import blueprint as officials
+from portal.public.openapi import blueprint as api
 from portal.public.sources import blueprint as sources
 from portal.public.views import blueprint as public
 from portal.resources import templates_folder
@@ -38,4 +39,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(sources)
     app.register_blueprint(vendors)
     app.register_blueprint(officials)
+    app.register_blueprint(api)
     return app

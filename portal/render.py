@@ -307,6 +307,8 @@ def render(
 
 
 def wants_json() -> bool:
+    if request.path.endswith(".json"):  # every .json address answers JSON, errors included (OCDS packages too)
+        return True
     if request.endpoint:
         return requested_format() == "json"
     return request.path.endswith(".json") or (

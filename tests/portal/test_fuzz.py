@@ -99,6 +99,8 @@ ROUTES = sorted(
         "/search/records.json",
         "/supplier/<int(max=2147483647):party_id>/releases.json",
         "/supplier/<int(max=2147483647):party_id>/records.json",
+        "/api",
+        "/api/openapi.json",
     ]
 )
 
