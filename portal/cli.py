@@ -25,6 +25,7 @@ from portal.database import upgrade_database
 from portal.domain.accounts import AccountError, create_account
 from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
+from portal.domain.downloads import write_downloads
 from portal.domain.vendors import (
     ResolveReport,
     VendorError,
@@ -74,6 +75,9 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
         raise
     click.echo(f"search index: {report.indexed} processes updated")
     echo_index_report(report)
+    with sessions() as session:
+        files = write_downloads(session, app.config["DOWNLOADS_DIR"])
+    click.echo(f"downloads: {', '.join(f'{f.name} ({f.size} bytes)' for f in files)}")
     return 0
 
 

@@ -30,6 +30,8 @@ from markupsafe import Markup
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
 from werkzeug.routing import BaseConverter, ValidationError
 
+from portal.domain.downloads import spreadsheet_safe
+
 FORMATS = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
 SUFFIX = {"json": "_json", "csv": "_csv"}  # endpoint suffix of each twin: public.search -> public.search_json
 # Query parameters a link may carry over from the page it is on; anything else (`_external`, `_anchor`,
@@ -207,15 +209,9 @@ def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return cells
 
 
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
     # A cell starting with = + - @ is a formula to a spreadsheet: published text must not run as one.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return spreadsheet_safe(value)
 
 
 def csv_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:

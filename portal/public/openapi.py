@@ -182,6 +182,15 @@ def document() -> dict[str, Any]:
             "/vendor/{vendor_id}.json": _get(
                 "A supplier entity's figures", {"200": entity, "404": _ERROR}, [_path_id("vendor_id")]
             ),
+            "/downloads.json": _get(
+                "The whole data's files, with sizes, dates and SHA-256 checksums",
+                {
+                    "200": _json(
+                        "The files of the last complete set (empty before the first ingest).",
+                        {"type": "object", "required": ["files"], "properties": {"files": {"type": "array"}}},
+                    )
+                },
+            ),
             "/process/{ocid}.json": _get(
                 "A contracting process, its releases and the compiled release",
                 {"200": _json("A process.", {"type": "object", "required": ["ocid", "releases"]}), "404": _ERROR},

@@ -4,17 +4,19 @@ URL plus `.json`), and hands it to `portal.render.render` with the template and 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from portal.db import get_session
 from portal.domain.derive import whole_title
+from portal.domain.downloads import DownloadFile, read_manifest
 from portal.domain.languages import content_languages
 from portal.domain.packages import record_package, release_package
 from portal.domain.processes import (
@@ -344,6 +346,26 @@ def supplier_ocds(party_id: int, kind: str) -> Response:
     view = get_supplier(get_session(), party_id, page=_page_number())
     next_url = url_with(page=view.page + 1) if view.page < view.pages else None
     return _ocds(kind, list(dict.fromkeys(a.process.ocid for a in view.awards)), next_url)
+
+
+def downloads_data(files: list[DownloadFile]) -> dict[str, Any]:
+    return {"files": [{**dataclasses.asdict(f), "url": url_for("public.download", name=f.name)} for f in files]}
+
+
+@page_route(blueprint, "/downloads", csv=True)
+def downloads() -> Response:
+    """The whole data, as written by the last ingest, with sizes, dates and checksums."""
+    files = read_manifest(current_app.config["DOWNLOADS_DIR"])
+    return render("public/downloads.html", partial(downloads_data, files), table="files", files=files)
+
+
+@blueprint.get("/downloads/<name>")
+def download(name: str) -> Response:
+    """One file of the last complete set: only names its manifest lists are served."""
+    folder = current_app.config["DOWNLOADS_DIR"]
+    if name not in {f.name for f in read_manifest(folder)}:
+        raise Missing(_("There is no such download."))
+    return send_from_directory(folder, name, as_attachment=True, mimetype="application/gzip")
 
 
 FEED_ENTRIES = 50  # the latest processes a feed lists

@@ -101,6 +101,10 @@ ROUTES = sorted(
         "/supplier/<int(max=2147483647):party_id>/records.json",
         "/api",
         "/api/openapi.json",
+        "/downloads",
+        "/downloads.json",
+        "/downloads.csv",
+        "/downloads/<name>",
     ]
 )
 
