@@ -222,7 +222,7 @@ def search() -> Response:
     q, sort = request.args.get("q", ""), request.args.get("sort", "relevance")
     index = current_app.extensions["portal.search"]
     if requested_format() == "csv":
-        return search_export(ordered_matches(index, q=q, sort=sort, filters=filters), q)
+        return search_export(ordered_matches(index, q=q, sort=sort, filters=filters))
     asked = _page_number()
     cursor = request.args.get("cursor") or None
     per_page = current_app.config["PER_PAGE"]
@@ -272,7 +272,7 @@ def search() -> Response:
     )
 
 
-def search_export(ordered: Ordered, q: str) -> Response:
+def search_export(ordered: Ordered) -> Response:
     """The whole result set as CSV, streamed: rows are read from the index and looked up in the database
     EXPORT_CHUNK at a time, so memory stays flat however many there are. Beyond MAX_EXPORT_ROWS the answer is
     a plain reason, not a cut file."""
@@ -289,7 +289,7 @@ def search_export(ordered: Ordered, q: str) -> Response:
     def rows() -> Iterator[dict[str, Any]]:
         session = get_session()
         for start in range(0, len(ordered), EXPORT_CHUNK):
-            hits = hits_at(ordered, start, start + EXPORT_CHUNK, q)
+            hits = hits_at(ordered, start, start + EXPORT_CHUNK)  # unmarked: an export has no highlights
             ocids = [hit.ocid for hit in hits]
             languages = content_languages(session, ocids=ocids)
             pages = name_pages(session, ocids=ocids)
