@@ -14,6 +14,7 @@ from portal import db, render, security, templating
 from portal.config import default_settings
 from portal.officials.views import blueprint as officials
 from portal.public.methodology import blueprint as methodology
+from portal.public.openapi import blueprint as api
 from portal.public.sources import blueprint as sources
 from portal.public.views import blueprint as public
 from portal.residents import views as residents
@@ -43,4 +44,5 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(residents.blueprint)
     residents.init_app(app)
     app.register_blueprint(methodology)
+    app.register_blueprint(api)
     return app

@@ -26,6 +26,7 @@ from portal.domain.accounts import AccountError, create_account
 from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
 from portal.domain.concerns import purge_contacts, take_unsent
+from portal.domain.downloads import write_downloads
 from portal.domain.redflags import FlagReport, recompute_changed_flags, recompute_flags
 from portal.domain.vendor_figures import refresh_after_load, refresh_totals
 from portal.domain.vendors import (
@@ -93,6 +94,9 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
         raise
     click.echo(f"search index: {report.indexed} processes updated")
     echo_index_report(report)
+    with sessions() as session:
+        files = write_downloads(session, app.config["DOWNLOADS_DIR"])
+    click.echo(f"downloads: {', '.join(f'{f.name} ({f.size} bytes)' for f in files)}")
     return flags_failed
 
 

@@ -135,6 +135,11 @@ SETTINGS = (
         lambda _instance: str(Path(str(files("portal").joinpath("sources.toml")))),
         "the sources file `portal sources` runs (TOML; see Sources)",
     ),
+    Setting(
+        "DOWNLOADS_DIR",
+        lambda instance: str(instance / "downloads"),
+        "where the whole data is written after each ingest, and served from at /downloads",
+    ),
     Setting("PER_PAGE", lambda _instance: 20, "search results per page (1 to 200)", _positive_int(1, 200)),
     # Residents' concerns (portal/residents, portal/domain/concerns.py, portal/privacy.py).
     Setting(

@@ -27,8 +27,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, current_app, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound
 from werkzeug.routing import BaseConverter, ValidationError
+
+from portal.domain.downloads import spreadsheet_safe
 
 FORMATS = {"html": "text/html", "json": "application/json", "csv": "text/csv"}
 SUFFIX = {"json": "_json", "csv": "_csv"}  # endpoint suffix of each twin: public.search -> public.search_json
@@ -38,6 +40,7 @@ CARRIED_PARAMETERS = (
     *("q", "sort", "currency", "min_amount", "max_amount", "date_from", "date_to", "page"),
     *("buyer", "supplier", "method", "status", "year", "dates"),  # the search's facets, which date filters apply to
     "flag",  # the red-flag facet
+    "amount_band",
 )
 MAX_ID = 2**31 - 1  # row ids are INTEGER (32-bit on PostgreSQL): a larger one is 404 before the database is asked
 
@@ -207,15 +210,9 @@ def flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return cells
 
 
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
-
-
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
     # A cell starting with = + - @ is a formula to a spreadsheet: published text must not run as one.
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return spreadsheet_safe(value)
 
 
 def csv_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
@@ -238,6 +235,32 @@ def csv_lines(rows: Iterable[Mapping[str, Any]]) -> Iterator[str]:
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
+
+
+def csv_rows(rows: Iterable[Mapping[str, Any]], columns: Iterable[str]) -> Iterator[str]:
+    """CSV with fixed columns, one line at a time, for exports too long to hold: each row flattened by
+    `flatten`, every cell neutralised as in `csv_lines`. The header comes first even without rows."""
+    header = list(columns)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for count, row in enumerate(rows):
+        cells = flatten(row)
+        writer.writerow([_cell(cells.get(name)) for name in header])
+        if count % 100 == 99:  # lines go out a hundred at a time: fewer, larger writes
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def csv_response(rows: Iterable[Mapping[str, Any]], columns: Iterable[str], filename: str) -> Response:
+    """A streamed CSV export (see `csv_rows`), with the page's alternate links."""
+    response = Response(stream_with_context(csv_rows(rows, columns)), mimetype=FORMATS["csv"])
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    for link in alternate_links("csv"):
+        response.headers.add("Link", link)
+    return response
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -281,6 +304,8 @@ def render(
 
 
 def wants_json() -> bool:
+    if request.path.endswith(".json"):  # every .json address answers JSON, errors included (OCDS packages too)
+        return True
     if request.endpoint:
         return requested_format() == "json"
     return request.path.endswith(".json") or (
@@ -292,6 +317,7 @@ def wants_json() -> bool:
 def error_messages() -> dict[int, str]:
     return {
         400: _("The address asks for something this site cannot read."),
+        413: _("This answer would be larger than the site makes at once."),
         403: _("Your account may not do this."),
         404: _("There is no page at this address."),
         405: _("This address can only be read, not sent to."),
@@ -301,6 +327,16 @@ def error_messages() -> dict[int, str]:
 
 class Missing(NotFound):
     """A 404 whose description (translated words about what was asked for) is shown on the page and in JSON."""
+
+
+class Invalid(BadRequest):
+    """A 400 whose description (translated words about what was asked for) is shown on the page and in JSON."""
+
+
+class TooLarge(HTTPException):
+    """A 413: the answer asked for is larger than the site makes at once; the description says what to do."""
+
+    code = 413
 
 
 def error_response(status: int, detail: str | None = None, *, show_detail: bool = True) -> Response:
@@ -317,7 +353,8 @@ def error_response(status: int, detail: str | None = None, *, show_detail: bool 
 def _http_error(error: HTTPException) -> Response | HTTPException:
     if error.code is None or error.code < 400:
         return error  # redirects pass through
-    response = error_response(error.code, error.description if isinstance(error, Missing) else None)
+    shown = isinstance(error, Missing | Invalid | TooLarge)
+    response = error_response(error.code, error.description if shown else None)
     for name, value in error.get_headers():
         if name.lower() != "content-type":
             response.headers[name] = value  # such as a 405's Allow

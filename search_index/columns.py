@@ -16,7 +16,19 @@ from whoosh.searching import Searcher
 
 from search_index.schema import DATE_COLUMNS, FACET_FIELDS, MISSING
 
-FACETS = (*FACET_FIELDS, "year")
+FACETS = (*FACET_FIELDS, "year", "amount_band")
+# The amount bands of the `amount_band` facet: a process's headline value (in its own currency: there is no
+# conversion, so a band is the same figure in every currency) lies in [low, high). Each band's name is its bounds
+# as the filter parameter takes them; "below-0" holds the negative values some publishers print (refunds,
+# corrections). Processes without a value are in no band. The bounds are in whole units of the currency.
+AMOUNT_BANDS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("below-0", None, 0),
+    ("0-10000", 0, 10_000),
+    ("10000-100000", 10_000, 100_000),
+    ("100000-1000000", 100_000, 1_000_000),
+    ("1000000-10000000", 1_000_000, 10_000_000),
+    ("10000000-", 10_000_000, None),
+)
 SEGMENT_FACETS_KEPT = 512  # (segment, field) facet arrays kept across index versions
 _SEGMENTS: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray, list[str]]] = OrderedDict()
 _SEGMENTS_LOCK = threading.Lock()
@@ -108,7 +120,9 @@ class Columns:
         several suppliers), values in code order. Built once per index version."""
         key = ("facet", name)
         if key not in self._cache:
-            if name == "year":
+            if name == "amount_band":
+                self._cache[key] = self._amount_bands()
+            elif name == "year":
                 when = self.numeric("when")
                 known = np.flatnonzero(when != MISSING)
                 seconds = (when[known] - SIGN).astype(np.int64)  # stored as value + 2**63, never below it here
@@ -134,6 +148,17 @@ class Columns:
                 )
         return self._cache[key]
 
+    def _amount_bands(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Each document with a value, and the code of its band in AMOUNT_BANDS (values in band order)."""
+        amounts = self.numeric("amount")
+        known = np.flatnonzero(amounts != MISSING)
+        # The column holds cents as value + 2**63: compare in that form, with each band's lower bound likewise.
+        bounds = np.array(
+            [self.sortable("amount", (low or 0) * 100) for _, low, _ in AMOUNT_BANDS[1:]], dtype=np.uint64
+        )
+        codes = np.searchsorted(bounds, amounts[known], side="right").astype(np.int32)
+        return known, codes, [name for name, _, _ in AMOUNT_BANDS]
+
     def facet_mask(self, name: str, value: str) -> np.ndarray:
         mask = np.zeros(self.size, dtype=bool)
         if name in FACETS:
@@ -153,8 +178,14 @@ class Columns:
             docs, codes, values = self.facet(name)
             counts = np.bincount(codes[chosen[docs]], minlength=len(values))
             present = np.flatnonzero(counts)
-            # Years newest first; other values the most frequent first, then in code (alphabetical) order.
-            order = present[::-1] if name == "year" else present[np.lexsort((present, -counts[present]))]
+            # Years newest first, amount bands in their order; other values the most frequent first, then in
+            # code (alphabetical) order.
+            if name == "year":
+                order = present[::-1]
+            elif name == "amount_band":
+                order = present
+            else:
+                order = present[np.lexsort((present, -counts[present]))]
             found[name] = [(values[i], int(counts[i])) for i in order[:limit].tolist()]
         return found
 

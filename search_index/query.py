@@ -8,6 +8,8 @@ queries answered with numpy over Whoosh's posting lists, behind a guard).
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +34,7 @@ from search_index.parsing import (
     suggestion,
 )
 from search_index.parsing import words_query as _words_query
-from search_index.schema import ID_FIELD, looks_like_id
+from search_index.schema import ID_FIELD, MISSING, looks_like_id
 from search_index.store import IndexMissing, SearchIndex
 from search_index.whoosh_internals import usable
 from search_index.whoosh_internals.postings import Postings, leaf_term_docs
@@ -41,6 +43,8 @@ __all__ = [
     "MAX_PAGE",
     "MAX_QUERY_LENGTH",
     "SORTS",
+    "BadCursor",
+    "Ordered",
     "Filters",
     "Hit",
     "SearchIndex",
@@ -48,6 +52,8 @@ __all__ = [
     "apply_queue",
     "cents",
     "day_start",
+    "hits_at",
+    "ordered_matches",
     "open_index",
     "parse_query",
     "rebuild",
@@ -74,6 +80,7 @@ class Hit:
     currency: str
     date: datetime | None
     flags: list[str] = field(default_factory=list)  # codes of the red flags that fired
+    description: str = ""
 
 
 @dataclass
@@ -119,6 +126,7 @@ def _hit(fields: dict, marks: Highlighter) -> Hit:
         currency=fields.get("currency", ""),
         date=datetime.fromisoformat(fields["date"]) if fields.get("date") else None,
         flags=fields.get("flags", "").split(),
+        description=fields.get("description", ""),
     )
 
 
@@ -252,3 +260,128 @@ def search_processes(
     if not shown and total == 0 and q.strip():
         result.corrected = suggestion(searcher, query, q)
     return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every result in order: keyset pages and whole-result exports.
+
+
+class BadCursor(ValueError):
+    """A `cursor` this index did not write, or for another order."""
+
+
+@dataclass
+class Ordered:
+    """All the documents a search matches, in the page's order, with the sort keys that order them (primary key
+    first, the document number last), so that a page can start after any row: keyset paging."""
+
+    searcher: Searcher
+    sort: str
+    docnums: np.ndarray
+    keys: list[np.ndarray]
+    notice: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.docnums)
+
+    def cursor(self, position: int) -> str:
+        """An opaque token for the row at `position`: the next page starts after it. It holds the row's ocid
+        and its sort keys: the ocid finds the row again after the index changes (document numbers move when
+        segments merge); the keys place the page where the row was, if it has gone."""
+        ocid = self.searcher.stored_fields(int(self.docnums[position]))["ocid"]
+        keys = [k[position].item() for k in self.keys[:-1]]
+        raw = json.dumps([self.sort, ocid, keys], ensure_ascii=False, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    def after(self, cursor: str) -> int:
+        """The position of the first row after the cursor's row."""
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            sort, ocid, keys = json.loads(raw)
+            if sort != self.sort or not isinstance(ocid, str) or not isinstance(keys, list):
+                raise BadCursor(cursor)
+            if len(keys) != len(self.keys) - 1 or not all(isinstance(k, int | float) for k in keys):
+                raise BadCursor(cursor)
+        except (ValueError, TypeError, UnicodeDecodeError) as error:
+            raise BadCursor(cursor) from error
+        docnum = self.searcher.document_number(ocid=ocid)
+        if docnum is not None:
+            found = np.flatnonzero(self.docnums == docnum)
+            if len(found):
+                return int(found[0]) + 1
+        # The row has gone (or no longer matches): rows whose keys come after it, ties in document order.
+        later = np.zeros(len(self.docnums), dtype=bool)
+        same = np.ones(len(self.docnums), dtype=bool)
+        for column, value in zip(self.keys[:-1], keys, strict=True):
+            later |= same & (column > value)
+            same &= column == value
+        return int(np.argmax(later)) if later.any() else len(self.docnums)
+
+
+def _sort_keys(columns: Columns, docnums: np.ndarray, sort: str, scores: np.ndarray | None) -> list[np.ndarray]:
+    """The keys that order `docnums` as the page does (Columns.order, _top), primary first, docnum last."""
+    if sort == "relevance":
+        assert scores is not None
+        return [-scores, docnums]
+    ascending = sort.endswith("_asc")
+    column = "amount" if sort.startswith("amount") else "when"
+    values = columns.numeric(column)[docnums]
+    key = np.where(values == MISSING, np.iinfo(np.uint64).max, values) if ascending else ~values
+    if column == "amount":
+        codes, _ = columns.currency()
+        group = np.where(codes[docnums] < 0, np.iinfo(np.int16).max, codes[docnums]).astype(np.int64)
+        return [group, key, docnums]
+    return [key, docnums]
+
+
+def ordered_matches(
+    index: SearchIndex, *, q: str = "", sort: str = "relevance", filters: Filters | None = None
+) -> Ordered:
+    """Every document matching `q` and `filters`, in the order `search_processes` pages through them. Costs a
+    full sort of the matches (no early cut at the page), so it serves exports and keyset pages, not the page."""
+    filters = filters or Filters()
+    sort = sort if sort in SORTS else "relevance"
+    searcher = index.searcher()
+    query = parse_query(searcher, q)
+    if isinstance(query, Every) and sort == "relevance":
+        sort = "date"
+    columns = columns_of(searcher)
+    postings = postings_of(searcher)
+    if postings is not None and columns.term_docs is None:
+        columns.term_docs = leaf_term_docs
+    mask = columns.mask(filters) if filters.active() else columns.live()
+    notice = None
+    try:
+        docnums, scores = _all_matches(searcher, stemmed(searcher, query), q, sort, mask)
+    except Refused as refusal:
+        docnums, scores, notice = np.empty(0, dtype=np.int64), np.empty(0), str(refusal)
+    keys = _sort_keys(columns, docnums, sort, scores)
+    order = np.lexsort(tuple(reversed(keys)))
+    return Ordered(searcher, sort, docnums[order], [k[order] for k in keys], notice)
+
+
+def _all_matches(
+    searcher: Searcher, query: Query, text: str, sort: str, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    postings = None if isinstance(query, Every) else postings_of(searcher)
+    fast = postings.match(query) if postings is not None else None
+    if fast is not None:
+        keep = mask[fast.docnums]
+        return fast.docnums[keep], fast.scores[keep]
+    if isinstance(query, Every):
+        return np.flatnonzero(mask), None
+    check_cost(searcher, query, text)
+    matched = np.fromiter(searcher.docs_for_query(query), dtype=np.int64)
+    matched = matched[mask[matched]]
+    if sort != "relevance":
+        return matched, None
+    results = searcher.search(query, limit=None, filter=set(matched.tolist()))
+    docnums = np.fromiter((hit.docnum for hit in results), dtype=np.int64, count=len(results))
+    scores = np.fromiter((hit.score for hit in results), dtype=np.float64, count=len(results))
+    return docnums, scores
+
+
+def hits_at(ordered: Ordered, start: int, end: int, q: str = "") -> list[Hit]:
+    """The rows from `start` to `end` (exclusive) of an ordered result, marked for the words of `q`."""
+    marks = Highlighter(query_words(parse_query(ordered.searcher, q)))
+    return [_hit(ordered.searcher.stored_fields(int(d)), marks) for d in ordered.docnums[start:end]]

@@ -83,7 +83,15 @@ def fresh_database(kind: str, folder: Path) -> Iterator[str]:
 
 
 def make_app(database_url: str, folder: Path, **settings):
-    app = create_app({"DATABASE_URL": database_url, "INDEX_DIR": str(folder / "index"), "TESTING": True, **settings})
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INDEX_DIR": str(folder / "index"),
+            "DOWNLOADS_DIR": str(folder / "downloads"),
+            "TESTING": True,
+            **settings,
+        }
+    )
     Base.metadata.create_all(app.extensions["portal.engine"])
     return app
 

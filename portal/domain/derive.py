@@ -108,6 +108,16 @@ def title_and_description(compiled: dict) -> tuple[str | None, str | None, str |
     return title, description, language
 
 
+def whole_title(title: str | None, description: str | None) -> str | None:
+    """The title as data gives it: a title made from the opening words of the description (cut with "…" for
+    pages) is the whole description again, so no export or JSON answer holds a cut title."""
+    if title and description and title.endswith("…"):
+        whole = " ".join(description.split())
+        if whole.startswith(title[:-1]):
+            return whole
+    return title
+
+
 @dataclass
 class Derived:
     """The rows one compiled release gives, with parties named by key until their ids are known."""

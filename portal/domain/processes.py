@@ -6,7 +6,7 @@ Plain functions, no Flask: a session in, dataclasses out; each page and its JSON
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -28,8 +28,9 @@ from portal.models import (
     PublishedRecord,
     Release,
     Source,
+    VendorParty,
 )
-from portal.vocabulary import PartyRole, RunStatus, ValueBasis
+from portal.vocabulary import EntityKind, PartyRole, RunStatus, ValueBasis
 
 
 class NotFound(Exception):
@@ -136,6 +137,7 @@ class ProcessView:
     versions: dict[str, list[VersionView]] = field(default_factory=dict)  # release id -> versions, oldest first
     suppliers_from_parties: list[Party] = field(default_factory=list)  # named only in `parties`
     notes: list[str] = field(default_factory=list)  # data-quality notes of the record and of its releases
+    buyer_pages: dict[int, int] = field(default_factory=dict)  # party id -> its buyer entity (the buyer page)
 
     @property
     def compiled(self) -> dict:
@@ -229,7 +231,53 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         versions=_versions(session, ocid, conflicts, rows, used, last_locations),
         suppliers_from_parties=[p for role, p in parties if role == PartyRole.SUPPLIER and p.id not in named],
         notes=list(dict.fromkeys(notes)),
+        buyer_pages=buyer_entities(session, party_ids=[p.id for _, p in parties] + [process.buyer_id or 0]),
     )
+
+
+def buyer_entities(session: Session, *, party_ids: Sequence[int]) -> dict[int, int]:
+    """Party id -> the buyer entity it was resolved into, for the parties that have one (a buyer page)."""
+    wanted = sorted({i for i in party_ids if i})
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(VendorParty.party_id, VendorParty.vendor_id).where(
+            VendorParty.kind == EntityKind.BUYER, VendorParty.party_id.in_(wanted)
+        )
+    ).all()
+    return {int(p): int(v) for p, v in rows}
+
+
+@dataclass
+class NamePages:
+    """Where the names a list of processes shows lead: its buyer's entity page, each supplier's page."""
+
+    buyers: dict[str, int] = field(default_factory=dict)  # ocid -> buyer entity id
+    suppliers: dict[tuple[str, str], int] = field(default_factory=dict)  # (ocid, name as in the award) -> party id
+
+
+def name_pages(session: Session, *, ocids: Sequence[str]) -> NamePages:
+    """The pages behind the buyer and supplier names of these processes (a page of search results), read in two
+    queries whatever their number: the search itself never asks the database."""
+    found = NamePages()
+    wanted = list(dict.fromkeys(ocids))
+    if not wanted:
+        return found
+    buyers = session.execute(
+        select(Process.ocid, VendorParty.vendor_id)
+        .join(VendorParty, (VendorParty.party_id == Process.buyer_id) & (VendorParty.kind == EntityKind.BUYER))
+        .where(Process.ocid.in_(wanted))
+    ).all()
+    found.buyers = {ocid: int(vendor_id) for ocid, vendor_id in buyers}
+    suppliers = session.execute(
+        select(Process.ocid, AwardSupplier.name, AwardSupplier.party_id)
+        .join(Award, Award.process_id == Process.id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .where(Process.ocid.in_(wanted))
+    ).all()
+    for ocid, name, party_id in suppliers:
+        found.suppliers.setdefault((ocid, name.strip()), int(party_id))
+    return found
 
 
 def _version(release: Release) -> Version:
@@ -288,6 +336,31 @@ class SupplierView:
     award_count: int = 0  # all of the supplier's awards
     page: int = 1
     pages: int = 1
+
+
+EXPORT_CHUNK = 1000  # awards read at a time for a whole export
+
+
+def all_supplier_awards(session: Session, party_id: int) -> Iterator[list[SupplierAward]]:
+    """Every award of a supplier in the page's order, EXPORT_CHUNK at a time: only the award ids are read whole
+    (a few MB for the largest supplier), the rows a chunk at a time, so an export's memory stays flat."""
+    ids = session.scalars(
+        select(Award.id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .where(AwardSupplier.party_id == party_id)
+        .order_by(Award.date.desc().nulls_last(), Award.id)
+    ).all()
+    for start in range(0, len(ids), EXPORT_CHUNK):
+        chunk = ids[start : start + EXPORT_CHUNK]
+        rows = session.execute(
+            select(Award, AwardSupplier.name, Process)
+            .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+            .join(Process, Process.id == Award.process_id)
+            .where(AwardSupplier.party_id == party_id, Award.id.in_(chunk))
+        ).all()
+        found = {a.id: SupplierAward(process=p, award=a, name_as_published=n) for a, n, p in rows}
+        yield [found[i] for i in chunk if i in found]
+        session.expunge_all()  # what was read goes, or the session would hold every row
 
 
 def get_supplier(session: Session, party_id: int, *, page: int = 1) -> SupplierView:

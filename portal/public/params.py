@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from search_index.columns import AMOUNT_BANDS
 from search_index.query import SORTS, Filters
 from search_index.schema import DATE_COLUMNS
 
@@ -25,7 +26,9 @@ MAX_AMOUNT = Decimal("1e16")  # beyond any contract; keeps the cents inside the 
 LATEST_DAY = date(9998, 12, 31)
 EARLIEST_DAY = date(1, 1, 1)
 MAX_TEXT = 100  # a filter value longer than this is not an amount or a date anyone typed
-FACET_PARAMETERS = ("buyer", "supplier", "method", "status", "year", "flag")  # each one value of the facet of its name
+# Each one value of the facet of its name (the currency facet is the `currency` filter).
+FACET_PARAMETERS = ("buyer", "supplier", "method", "status", "year", "amount_band", "flag")
+AMOUNT_BAND_NAMES = tuple(name for name, _, _ in AMOUNT_BANDS)
 MAX_NAME = 1000  # a buyer's or supplier's name, as published, is rarely longer
 
 
@@ -40,6 +43,7 @@ class Problem(StrEnum):
     SWAPPED = "swapped"  # from was after to
     NOT_SORT = "not a sort"
     NOT_DATES = "not a kind of date"  # `dates` names which date the date filters apply to
+    NOT_BAND = "not an amount band"  # `amount_band` names one of search_index.columns.AMOUNT_BANDS
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,9 @@ def search_filters(args: Mapping[str, str]) -> tuple[Filters, list[Note]]:
             continue
         if name == "year" and not _YEAR.fullmatch(chosen):
             notes.append(Note(name, chosen[:MAX_TEXT], Problem.NOT_DATE))
+            continue
+        if name == "amount_band" and chosen not in AMOUNT_BAND_NAMES:
+            notes.append(Note(name, chosen[:MAX_TEXT], Problem.NOT_BAND))
             continue
         facets.append((name, chosen))
 

@@ -4,33 +4,64 @@ URL plus `.json`), and hands it to `portal.render.render` with the template and 
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, send_from_directory, url_for
 from flask_babel import gettext as _
 
 from portal.db import get_session
+from portal.domain.derive import whole_title
+from portal.domain.downloads import DownloadFile, read_manifest
 from portal.domain.languages import content_languages
+from portal.domain.packages import record_package, release_package
 from portal.domain.processes import (
     Figures,
+    NamePages,
     NotFound,
     ProcessView,
+    SupplierAward,
     SupplierView,
+    all_supplier_awards,
     data_version,
     get_process,
     get_release,
     get_supplier,
     home_figures,
+    name_pages,
 )
 from portal.domain.redflags import FlagLine, process_flags
 from portal.domain.vendor_figures import vendor_of_party
 from portal.public.params import search_filters
-from portal.render import MAX_ID, Missing, error_response, page_route, render, requested_format, url_with
+from portal.render import (
+    MAX_ID,
+    Invalid,
+    Missing,
+    TooLarge,
+    csv_response,
+    dumps,
+    error_response,
+    page_route,
+    render,
+    requested_format,
+    url_with,
+)
 from portal.vocabulary import FlagOutcome
-from search_index.query import MAX_PAGE, SORTS, SearchPage, search_processes
+from search_index.query import (
+    MAX_PAGE,
+    SORTS,
+    BadCursor,
+    Hit,
+    Ordered,
+    SearchPage,
+    hits_at,
+    ordered_matches,
+    search_processes,
+)
 
 blueprint = Blueprint("public", __name__)
 FACET_LIMIT = 10  # values shown per facet, the most frequent first
@@ -43,6 +74,7 @@ FACET_PARAMETER = {
     "currency": "currency",
     "year": "year",
     "flag": "flag",
+    "amount_band": "amount_band",
 }
 ID = f"int(max={MAX_ID})"  # a path id: larger ones are 404 before the database is asked
 
@@ -81,7 +113,7 @@ def home_data(figures: Figures, languages: dict[str, str]) -> dict[str, Any]:
         "latest": [
             {
                 "ocid": p.ocid,
-                "title": p.title,
+                "title": whole_title(p.title, p.description),
                 "language": languages.get(p.ocid),
                 "buyer": p.buyer.name if p.buyer else None,
                 "last_updated": p.last_date,
@@ -111,13 +143,51 @@ def _page_number() -> int:
         return 1
 
 
-def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[str, str]) -> dict[str, Any]:
+def buyer_url(pages: NamePages, ocid: str) -> str | None:
+    vendor_id = pages.buyers.get(ocid)
+    return url_for("vendors.buyer", vendor_id=vendor_id) if vendor_id else None
+
+
+def supplier_url(pages: NamePages, ocid: str, name: str) -> str | None:
+    party_id = pages.suppliers.get((ocid, name.strip()))
+    return url_for("public.supplier", party_id=party_id) if party_id else None
+
+
+def result_row(hit: Hit, languages: dict[str, str], pages: NamePages) -> dict[str, Any]:
+    """One result as the JSON twin and the CSV give it: the title whole, never cut for display."""
+    return {
+        "ocid": hit.ocid,
+        "title": whole_title(hit.title, hit.description),
+        "language": languages.get(hit.ocid),
+        "buyer": hit.buyer,
+        "buyer_url": buyer_url(pages, hit.ocid),
+        "suppliers": hit.suppliers,
+        "supplier_urls": [supplier_url(pages, hit.ocid, name) for name in hit.suppliers],
+        "status": hit.status,
+        "value": _money(hit.amount, hit.currency),
+        "last_updated": hit.date,
+        "flags": hit.flags,
+        "url": url_for("public.process", ocid=hit.ocid),
+    }
+
+
+def search_data(
+    results: SearchPage,
+    filters: Any,
+    notes: list,
+    languages: dict[str, str],
+    pages: NamePages,
+    next_cursor: str | None = None,
+) -> dict[str, Any]:
     return {
         "query": results.query,
         "sort": results.sort,
         "page": results.page,
         "pages": results.pages,
         "total": results.total,
+        # The page after this one, by keyset (`cursor`): it follows on from this page's last row even when
+        # processes are added meanwhile, and goes on past the last numbered page.
+        "next": url_with("public.search_json", cursor=next_cursor, page=None) if next_cursor else None,
         "corrected": results.corrected,
         "notice": results.notice,
         # The process whose ocid, or tender, award or contract id, is the query: the page goes straight there.
@@ -127,21 +197,7 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
             {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
         ],
         "facets": facet_links(results),
-        "results": [
-            {
-                "ocid": hit.ocid,
-                "title": hit.title,
-                "language": languages.get(hit.ocid),
-                "buyer": hit.buyer,
-                "suppliers": hit.suppliers,
-                "status": hit.status,
-                "value": _money(hit.amount, hit.currency),
-                "last_updated": hit.date,
-                "flags": hit.flags,
-                "url": url_for("public.process", ocid=hit.ocid),
-            }
-            for hit in results.hits
-        ],
+        "results": [result_row(hit, languages, pages) for hit in results.hits],
     }
 
 
@@ -152,7 +208,7 @@ def facet_links(results: SearchPage) -> dict[str, list[dict[str, Any]]]:
             {
                 "value": value,
                 "count": count,
-                "url": url_with("public.search", **{FACET_PARAMETER[name]: value, "page": None}),
+                "url": url_with("public.search", **{FACET_PARAMETER[name]: value, "page": None, "cursor": None}),
             }
             for value, count in values
         ]
@@ -160,30 +216,54 @@ def facet_links(results: SearchPage) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+MAX_EXPORT_ROWS = 1_000_000  # a whole-result CSV longer than this is refused with the reason (use /downloads)
+EXPORT_CHUNK = 500  # rows read from the index, and looked up in the database, at a time
+
+
 @page_route(blueprint, "/search", csv=True)
 def search() -> Response:
     filters, notes = search_filters(request.args)
+    q, sort = request.args.get("q", ""), request.args.get("sort", "relevance")
+    index = current_app.extensions["portal.search"]
+    if requested_format() == "csv":
+        return search_export(ordered_matches(index, q=q, sort=sort, filters=filters))
     asked = _page_number()
+    cursor = request.args.get("cursor") or None
+    per_page = current_app.config["PER_PAGE"]
     results = search_processes(
-        current_app.extensions["portal.search"],
-        q=request.args.get("q", ""),
-        sort=request.args.get("sort", "relevance"),
-        page=asked,
-        per_page=current_app.config["PER_PAGE"],
+        index,
+        q=q,
+        sort=sort,
+        page=1 if cursor else asked,
+        per_page=per_page,
         filters=filters,
         facets=FACET_LIMIT,
     )
-    if results.process and asked == 1 and requested_format() == "html":
+    if results.process and asked == 1 and not cursor and requested_format() == "html":
         return redirect(url_for("public.process", ocid=results.process))  # type: ignore[return-value]
-    if asked > results.pages:
+    if not cursor and asked > results.pages:
         # Rather than "page 500 of 2": there is no such page.
         if asked > MAX_PAGE and results.pages == MAX_PAGE:
             raise Missing(_("Only the first %(pages)d pages are shown: narrow the search.", pages=MAX_PAGE))
         raise Missing(_("There are %(pages)d pages of results, not %(page)d.", pages=results.pages, page=asked))
-    languages = content_languages(get_session(), ocids=[hit.ocid for hit in results.hits])
+    next_cursor = None
+    if cursor or requested_format() == "json":
+        # Keyset pages: the rows after the cursor's row (or this numbered page's), in the same order.
+        ordered = ordered_matches(index, q=q, sort=sort, filters=filters)
+        try:
+            first = ordered.after(cursor) if cursor else (asked - 1) * per_page
+        except BadCursor:
+            raise Invalid(_("This page link is not one this site wrote: start the search again.")) from None
+        results.hits = hits_at(ordered, first, first + per_page, q)
+        results.page = first // per_page + 1
+        if first + per_page < len(ordered):
+            next_cursor = ordered.cursor(first + per_page - 1)
+    ocids = [hit.ocid for hit in results.hits]
+    languages = content_languages(get_session(), ocids=ocids)
+    pages = name_pages(get_session(), ocids=ocids)
     return render(
         "public/search.html",
-        partial(search_data, results, filters, notes, languages),
+        partial(search_data, results, filters, notes, languages, pages, next_cursor),
         table="results",
         results=results,
         facets=facet_links(results),
@@ -191,7 +271,105 @@ def search() -> Response:
         filters=filters,
         notes=notes,
         languages=languages,
+        buyer_url=partial(buyer_url, pages),
+        supplier_url=partial(supplier_url, pages),
     )
+
+
+def search_export(ordered: Ordered) -> Response:
+    """The whole result set as CSV, streamed: rows are read from the index and looked up in the database
+    EXPORT_CHUNK at a time, so memory stays flat however many there are. Beyond MAX_EXPORT_ROWS the answer is
+    a plain reason, not a cut file."""
+    if len(ordered) > MAX_EXPORT_ROWS:
+        raise TooLarge(
+            _(
+                "This search has %(rows)d results; an export holds at most %(limit)d. Narrow the search, or take "
+                "the whole data from the downloads page.",
+                rows=len(ordered),
+                limit=MAX_EXPORT_ROWS,
+            )
+        )
+
+    def rows() -> Iterator[dict[str, Any]]:
+        session = get_session()
+        for start in range(0, len(ordered), EXPORT_CHUNK):
+            hits = hits_at(ordered, start, start + EXPORT_CHUNK)  # unmarked: an export has no highlights
+            ocids = [hit.ocid for hit in hits]
+            languages = content_languages(session, ocids=ocids)
+            pages = name_pages(session, ocids=ocids)
+            yield from (result_row(hit, languages, pages) for hit in hits)
+
+    return csv_response(rows(), SEARCH_COLUMNS, "search.csv")
+
+
+# The export's columns: a result row (result_row) flattened as `portal.render.flatten` does.
+SEARCH_COLUMNS = (
+    *("ocid", "title", "language", "buyer", "buyer_url", "suppliers", "supplier_urls", "status"),
+    *("value.amount", "value.currency", "last_updated", "url"),
+)
+
+
+def _ocds(kind: str, ocids: list[str], next_url: str | None) -> Response:
+    session = get_session()
+    uri = url_with()
+    if kind == "releases":
+        package = release_package(session, ocids=ocids, uri=uri, next_url=next_url)
+    else:
+
+        def release_url(ocid: str, row_id: int) -> str:
+            return url_for("public.release", ocid=ocid, row_id=row_id)
+
+        package = record_package(session, ocids=ocids, uri=uri, release_url=release_url, next_url=next_url)
+    return Response(dumps(package), mimetype="application/json")
+
+
+@blueprint.get("/search/releases.json", defaults={"kind": "releases"}, endpoint="search_releases")
+@blueprint.get("/search/records.json", defaults={"kind": "records"}, endpoint="search_records")
+def search_ocds(kind: str) -> Response:
+    """The search's page of processes as an OCDS release package (every release as stored) or record package
+    (releases linked, and the compiled release), `links.next` leading on by keyset as the JSON twin's `next`."""
+    filters, _notes = search_filters(request.args)
+    q, sort = request.args.get("q", ""), request.args.get("sort", "relevance")
+    per_page = current_app.config["PER_PAGE"]
+    ordered = ordered_matches(current_app.extensions["portal.search"], q=q, sort=sort, filters=filters)
+    cursor = request.args.get("cursor") or None
+    try:
+        first = ordered.after(cursor) if cursor else (_page_number() - 1) * per_page
+    except BadCursor:
+        raise Invalid(_("This page link is not one this site wrote: start the search again.")) from None
+    hits = hits_at(ordered, first, first + per_page)
+    more = first + per_page < len(ordered)
+    next_url = url_with(cursor=ordered.cursor(first + per_page - 1), page=None) if more else None
+    return _ocds(kind, [hit.ocid for hit in hits], next_url)
+
+
+@blueprint.get(f"/supplier/<{ID}:party_id>/releases.json", defaults={"kind": "releases"}, endpoint="supplier_releases")
+@blueprint.get(f"/supplier/<{ID}:party_id>/records.json", defaults={"kind": "records"}, endpoint="supplier_records")
+def supplier_ocds(party_id: int, kind: str) -> Response:
+    """The processes of one page of a supplier's awards (as on its page) as an OCDS release or record package."""
+    view = get_supplier(get_session(), party_id, page=_page_number())
+    next_url = url_with(page=view.page + 1) if view.page < view.pages else None
+    return _ocds(kind, list(dict.fromkeys(a.process.ocid for a in view.awards)), next_url)
+
+
+def downloads_data(files: list[DownloadFile]) -> dict[str, Any]:
+    return {"files": [{**dataclasses.asdict(f), "url": url_for("public.download", name=f.name)} for f in files]}
+
+
+@page_route(blueprint, "/downloads", csv=True)
+def downloads() -> Response:
+    """The whole data, as written by the last ingest, with sizes, dates and checksums."""
+    files = read_manifest(current_app.config["DOWNLOADS_DIR"])
+    return render("public/downloads.html", partial(downloads_data, files), table="files", files=files)
+
+
+@blueprint.get("/downloads/<name>")
+def download(name: str) -> Response:
+    """One file of the last complete set: only names its manifest lists are served."""
+    folder = current_app.config["DOWNLOADS_DIR"]
+    if name not in {f.name for f in read_manifest(folder)}:
+        raise Missing(_("There is no such download."))
+    return send_from_directory(folder, name, as_attachment=True, mimetype="application/gzip")
 
 
 FEED_ENTRIES = 50  # the latest processes a feed lists
@@ -269,7 +447,7 @@ def process_data(
     p = view.process
     return {
         "ocid": p.ocid,
-        "title": p.title,
+        "title": whole_title(p.title, p.description),
         "language": language,
         "buyer": view.buyer.name if view.buyer else None,
         "status": p.status,
@@ -346,24 +524,47 @@ def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int 
         "page": view.page,
         "pages": view.pages,
         "next": url_with(page=view.page + 1) if view.page < view.pages else None,
-        "awards": [
-            {
-                "ocid": a.process.ocid,
-                "title": a.process.title,
-                "language": languages.get(a.process.ocid),
-                "award_id": a.award.award_id,
-                "date": a.award.date,
-                "value": _money(a.award.value_amount, a.award.value_currency),
-                "name_as_published": a.name_as_published,
-                "url": url_for("public.process", ocid=a.process.ocid),
-            }
-            for a in view.awards
-        ],
+        "awards": [award_row(a, languages) for a in view.awards],
     }
+
+
+def award_row(a: SupplierAward, languages: dict[str, str]) -> dict[str, Any]:
+    return {
+        "ocid": a.process.ocid,
+        "title": whole_title(a.process.title, a.process.description),
+        "language": languages.get(a.process.ocid),
+        "award_id": a.award.award_id,
+        "date": a.award.date,
+        "value": _money(a.award.value_amount, a.award.value_currency),
+        "name_as_published": a.name_as_published,
+        "url": url_for("public.process", ocid=a.process.ocid),
+    }
+
+
+AWARD_COLUMNS = (
+    *("ocid", "title", "language", "award_id", "date", "value.amount", "value.currency"),
+    *("name_as_published", "url"),
+)
+
+
+def supplier_export(party_id: int) -> Response:
+    """Every award of the supplier as CSV, streamed a chunk at a time (the page shows 100 at a time)."""
+    get_supplier(get_session(), party_id)  # a party without awards has no supplier page, nor export
+
+    def rows() -> Iterator[dict[str, Any]]:
+        # The view's session is closed when it returns: the stream asks for its own, closed when it ends.
+        session = get_session()
+        for chunk in all_supplier_awards(session, party_id):
+            languages = content_languages(session, ocids=[a.process.ocid for a in chunk])
+            yield from (award_row(a, languages) for a in chunk)
+
+    return csv_response(rows(), AWARD_COLUMNS, "supplier.csv")
 
 
 @page_route(blueprint, f"/supplier/<{ID}:party_id>", csv=True)
 def supplier(party_id: int) -> Response:
+    if requested_format() == "csv":
+        return supplier_export(party_id)
     session = get_session()
     view = get_supplier(session, party_id, page=_page_number())
     languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])

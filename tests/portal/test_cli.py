@@ -16,7 +16,14 @@ def invoke(app, *args):
 def test_init_db_creates_the_schema(database_url, tmp_path):
     from portal.app import create_app
 
-    app = create_app({"DATABASE_URL": database_url, "INDEX_DIR": str(tmp_path / "index"), "TESTING": True})
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INDEX_DIR": str(tmp_path / "index"),
+            "DOWNLOADS_DIR": str(tmp_path / "downloads"),
+            "TESTING": True,
+        }
+    )
     result = invoke(app, "init-db")
     assert result.exit_code == 0, result.output
     assert "database ready" in result.output
@@ -70,7 +77,14 @@ def test_an_index_failure_after_the_commit_fails_the_run(database_url, tmp_path)
 
     blocked = tmp_path / "index"
     blocked.write_text("a file where the index folder should be", encoding="utf-8")
-    app = create_app({"DATABASE_URL": database_url, "INDEX_DIR": str(blocked), "TESTING": True})
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INDEX_DIR": str(blocked),
+            "DOWNLOADS_DIR": str(tmp_path / "dl"),
+            "TESTING": True,
+        }
+    )
     Base.metadata.create_all(app.extensions["portal.engine"])
     result = invoke(app, "ingest", str(DEMO_DATA / "montreal"))
     assert result.exit_code != 0

@@ -45,7 +45,14 @@ def test_sources_check_probes_every_source(app):
 def test_demo_loads_the_registers_beside_the_ocds_files(database_url, tmp_path):
     from portal.app import create_app
 
-    app = create_app({"DATABASE_URL": database_url, "INDEX_DIR": str(tmp_path / "index"), "TESTING": True})
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INDEX_DIR": str(tmp_path / "index"),
+            "DOWNLOADS_DIR": str(tmp_path / "downloads"),
+            "TESTING": True,
+        }
+    )
     result = invoke(app, "demo")
     assert result.exit_code == 0, result.output
     assert "City of Chicago: Contracts (demo slice): run 2 succeeded: 513 fetched" in result.output

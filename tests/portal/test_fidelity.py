@@ -292,7 +292,10 @@ def test_suppliers_named_only_in_parties_and_a_procuring_entity_without_a_buyer(
     process = the_process(sessions)
     assert process.buyer_role == "procuringEntity"
     text = page(client)
-    assert re.search(r"<dt>Procuring entity</dt><dd><span[^>]*>City Works Department</span></dd>", text)
+    # The procuring entity's name leads to its page as a buyer.
+    assert re.search(
+        r'<dt>Procuring entity</dt><dd><a class="buyer" href="/buyer/\d+"[^>]*>City Works Department</a></dd>', text
+    )
     assert "Buyer not published" not in text and "not published</dd>" not in text.split("Procuring entity")[1][:80]
     assert "Acme Paving" in text.split('id="stages"')[1].split('id="parties"')[0]
 

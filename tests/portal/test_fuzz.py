@@ -109,6 +109,17 @@ ROUTES = sorted(
         "/methodology/<code>",
         "/methodology/<code>.json",
         "/methodology/<code>.csv",
+        # OCDS packages of listed processes, the API's description, bulk downloads
+        "/search/releases.json",
+        "/search/records.json",
+        "/supplier/<int(max=2147483647):party_id>/releases.json",
+        "/supplier/<int(max=2147483647):party_id>/records.json",
+        "/api",
+        "/api/openapi.json",
+        "/downloads",
+        "/downloads.json",
+        "/downloads.csv",
+        "/downloads/<name>",
     ]
 )
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import Award, AwardSupplier, Party, Process
-from search_index.columns import FACETS, Filters
+from search_index.columns import AMOUNT_BANDS, FACETS, Filters
 from search_index.query import SearchIndex, search_processes
 from tests.conftest import DEMO_DATA
 
@@ -42,6 +42,16 @@ def sql_counts(session, ocids: set[str] | None = None) -> dict[str, Counter]:
     for ocid, name in suppliers:
         if name.strip() and (ocids is None or ocid in ocids):
             counts["supplier"][name.strip()] += 1
+    for band, low, high in AMOUNT_BANDS:
+        # value_units are ten-thousandths of the currency's unit.
+        query = select(Process.ocid).where(Process.value_units.is_not(None))
+        if low is not None:
+            query = query.where(Process.value_units >= low * 10_000)
+        if high is not None:
+            query = query.where(Process.value_units < high * 10_000)
+        found = sum(1 for ocid in session.scalars(query) if ocids is None or ocid in ocids)
+        if found:
+            counts["amount_band"][band] = found
     return counts
 
 
@@ -87,11 +97,30 @@ def test_facets_filter_and_combine(index, sessions):
     assert search_processes(index, filters=Filters(facets=(("buyer", "No such buyer"),))).total == 0
 
 
+def test_amount_bands_are_listed_in_order_and_filter_with_the_others(index, sessions):
+    every = search_processes(index, facets=LIMIT)
+    bands = [band for band, _ in every.facets["amount_band"]]
+    order = [name for name, _, _ in AMOUNT_BANDS]
+    assert len(bands) >= 3 and bands == sorted(bands, key=order.index)
+    band, count = every.facets["amount_band"][-1]
+    alone = search_processes(index, per_page=500, filters=Filters(facets=(("amount_band", band),)))
+    assert alone.total == count
+    low, high = next((lo, hi) for name, lo, hi in AMOUNT_BANDS if name == band)
+    assert all(Decimal(hit.amount) >= (low or 0) and (high is None or Decimal(hit.amount) < high) for hit in alone.hits)
+    currency = every.facets["currency"][0][0]
+    both = search_processes(
+        index, facets=LIMIT, per_page=500, filters=Filters(currency=currency, facets=(("amount_band", band),))
+    )
+    assert both.total == sum(1 for hit in alone.hits if hit.currency == currency)
+    with sessions() as session:
+        assert as_counters(both.facets) == sql_counts(session, {hit.ocid for hit in both.hits})
+
+
 def test_facet_lists_are_cut_at_the_limit_most_frequent_first(index):
     page = search_processes(index, facets=2)
     for name, values in page.facets.items():
         assert len(values) <= 2
-        if name != "year":
+        if name not in ("year", "amount_band"):
             assert [c for _, c in values] == sorted((c for _, c in values), reverse=True)
 
 
