@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 
 from portal.db import get_session
+from portal.domain.attribution import Terms, as_columns, terms_of
 from portal.domain.languages import content_languages
 from portal.domain.processes import (
     Figures,
@@ -108,7 +109,9 @@ def _page_number() -> int:
         return 1
 
 
-def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[str, str]) -> dict[str, Any]:
+def search_data(
+    results: SearchPage, filters: Any, notes: list, languages: dict[str, str], terms: dict[str, list[Terms]]
+) -> dict[str, Any]:
     return {
         "query": results.query,
         "sort": results.sort,
@@ -135,6 +138,7 @@ def search_data(results: SearchPage, filters: Any, notes: list, languages: dict[
                 "value": _money(hit.amount, hit.currency),
                 "last_updated": hit.date,
                 "url": url_for("public.process", ocid=hit.ocid),
+                **as_columns(terms.get(hit.ocid, [])),
             }
             for hit in results.hits
         ],
@@ -177,9 +181,10 @@ def search() -> Response:
             raise Missing(_("Only the first %(pages)d pages are shown: narrow the search.", pages=MAX_PAGE))
         raise Missing(_("There are %(pages)d pages of results, not %(page)d.", pages=results.pages, page=asked))
     languages = content_languages(get_session(), ocids=[hit.ocid for hit in results.hits])
+    terms = terms_of(get_session(), [hit.ocid for hit in results.hits]) if requested_format() != "html" else {}
     return render(
         "public/search.html",
-        partial(search_data, results, filters, notes, languages),
+        partial(search_data, results, filters, notes, languages, terms),
         table="results",
         results=results,
         facets=facet_links(results),
@@ -235,8 +240,9 @@ def search_feed() -> Response:
     return Response("\n".join(line for line in lines if line), mimetype="application/atom+xml")
 
 
-def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> dict[str, Any]:
+def process_data(view: ProcessView, language: str | None, terms: list[Terms], *, compiled: bool) -> dict[str, Any]:
     p = view.process
+    by_source = {t.source: t for t in terms}
     return {
         "ocid": p.ocid,
         "title": p.title,
@@ -248,6 +254,7 @@ def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> 
         "value_basis": p.value_basis,
         "release_count": p.release_count,  # distinct release ids; `releases` lists every version of each
         "conflicting_release_ids": view.conflicts,
+        "sources": [t.as_json() for t in terms],  # licence and attribution: reuse credits each source
         "releases": [
             {
                 "id": e.release.release_id,
@@ -259,6 +266,8 @@ def process_data(view: ProcessView, language: str | None, *, compiled: bool) -> 
                 "package": e.package_location,
                 "used_in_record": e.used,
                 "url": url_for("public.release", ocid=p.ocid, row_id=e.release.id),
+                "licence": by_source[e.source].licence if e.source in by_source else None,
+                "attribution": by_source[e.source].attribution if e.source in by_source else None,
             }
             for e in view.timeline
         ],
@@ -273,8 +282,9 @@ def process(ocid: str) -> Response:
     view = get_process(session, ocid)
     language = content_languages(session, ocids=[ocid]).get(ocid)
     compiled = requested_format() == "json"
-    data = partial(process_data, view, language, compiled=compiled)
-    return render("public/process.html", data, table="releases", view=view, language=language)
+    terms = terms_of(session, [ocid]).get(ocid, [])
+    data = partial(process_data, view, language, terms, compiled=compiled)
+    return render("public/process.html", data, table="releases", view=view, language=language, terms=terms)
 
 
 @blueprint.get(f"/process/<ocid:ocid>/releases/<{ID}:row_id>.json")
@@ -293,7 +303,13 @@ def published_record(ocid: str, record_id: int) -> Response:
     raise NotFound(f"no published record {record_id} for {ocid!r}")
 
 
-def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int | None = None) -> dict[str, Any]:
+def supplier_data(
+    view: SupplierView,
+    languages: dict[str, str],
+    vendor_id: int | None = None,
+    terms: dict[str, list[Terms]] | None = None,
+) -> dict[str, Any]:
+    terms = terms or {}
     party = view.party
     return {
         "id": party.id,
@@ -316,6 +332,7 @@ def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int 
                 "value": _money(a.award.value_amount, a.award.value_currency),
                 "name_as_published": a.name_as_published,
                 "url": url_for("public.process", ocid=a.process.ocid),
+                **as_columns(terms.get(a.process.ocid, [])),
             }
             for a in view.awards
         ],
@@ -328,5 +345,7 @@ def supplier(party_id: int) -> Response:
     view = get_supplier(session, party_id, page=_page_number())
     languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])
     vendor_id = vendor_of_party(session, party_id)
-    data = partial(supplier_data, view, languages, vendor_id)
+    ocids = [a.process.ocid for a in view.awards]
+    terms = terms_of(session, ocids) if requested_format() != "html" else {}
+    data = partial(supplier_data, view, languages, vendor_id, terms)
     return render("public/supplier.html", data, table="awards", view=view, languages=languages, vendor_id=vendor_id)
