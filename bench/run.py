@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench import tabular
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = (
     "corpus",
@@ -43,6 +45,7 @@ STAGES = (
     "pages",
     "incremental",
     "vendors",
+    "tabular",
 )
 POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 INCREMENTAL_RELEASES = 1_000
@@ -327,6 +330,10 @@ class Bench:
         }
 
     # -- stages run in this process --------------------------------------------------------------------------
+
+    def do_tabular(self) -> dict:
+        """A register of as many rows as processes (bench/tabular.py; each of its stages in a child process)."""
+        return tabular.measure(self.n, self.dir / "tabular")
 
     def do_corpus(self) -> dict:
         from bench.generate import generate
@@ -655,6 +662,7 @@ def report(bench: Bench) -> str:
         value = f"{c['processes']:,} processes, {c['releases']:,} releases, {c['bytes'] / 1e6:.0f} MB gzipped"
         rows.append(("corpus", value, f"generated in {c['seconds']} s", ""))
     rows += _store_rows(s) + _index_rows(s) + _search_rows(s) + _page_rows(s) + _vendor_rows(s)
+    rows += tabular.report_rows(s)
     lines = ["| measure | value | reference | target (at 1M) |", "|---|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
 

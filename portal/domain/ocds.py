@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 import ocdsmerge
 from ocdsmerge.merge import CompiledRelease
@@ -376,7 +376,11 @@ def _compile_object(obj: dict, path: tuple[str, ...], rules: dict[tuple[str, ...
             if value is not None:
                 out[key] = value
         elif value:
-            inner = _compile_array(value, here, rules) if kind is list else _compile_object(value, here, rules)
+            inner = (
+                _compile_array(cast(list, value), here, rules)
+                if kind is list
+                else _compile_object(cast(dict, value), here, rules)
+            )
             if inner is not None:
                 out[key] = inner
     return out if (held or out) else None

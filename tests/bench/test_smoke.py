@@ -64,6 +64,7 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
         "entity resolution after 1,000 releases",
         "page: vendor (in process)",
         "comparison of 6 vendors (in process)",
+        "tabular register: map and store",
     ):
         assert f"| {measure}" in done.stdout, measure
     saved = json.loads((tmp_path / "results" / f"{SMOKE_PROCESSES}-quick.json").read_text())
@@ -71,3 +72,4 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
     assert saved["stages"]["ingest_sqlite"]["releases"] == saved["stages"]["corpus"]["releases"]
     assert saved["stages"]["reindex"]["documents"] == SMOKE_PROCESSES
     assert saved["machine"]["cores"] >= 1
+    assert saved["stages"]["tabular"]["store"]["rows"] == saved["stages"]["tabular"]["read_csv"]["rows"] == 2_000
