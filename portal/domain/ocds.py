@@ -349,7 +349,7 @@ def compile_single(release: dict, rules: dict[tuple[str, ...], str]) -> dict | N
     if ocid is not None:
         compiled["ocid"] = ocid
     try:
-        body = _compile_object({k: v for k, v in release.items() if k != "tag"}, (), rules)
+        body = _compile_object({k: v for k, v in release.items() if k != "tag"}, _rule_tree(rules))
     except _Unusual:
         return None
     if body:
@@ -357,13 +357,34 @@ def compile_single(release: dict, rules: dict[tuple[str, ...], str]) -> dict | N
     return compiled
 
 
-def _compile_object(obj: dict, path: tuple[str, ...], rules: dict[tuple[str, ...], str]) -> dict | None:
+# The merge rules as a tree, so that walking a release looks each key up in a small dict rather than building
+# its path: key -> (rule or None, the rules below it). Kept per rules dict (there is one per OCDS version).
+RuleTree = dict[str, tuple[str | None, "RuleTree"]]
+_NO_RULE: tuple[str | None, RuleTree] = (None, {})
+_TREES: dict[int, tuple[dict, RuleTree]] = {}
+
+
+def _rule_tree(rules: dict[tuple[str, ...], str]) -> RuleTree:
+    kept = _TREES.get(id(rules))
+    if kept is not None and kept[0] is rules:
+        return kept[1]
+    tree: RuleTree = {}
+    for path in sorted(rules, key=len):
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, (None, {}))[1]
+        rule, below = node.get(path[-1], _NO_RULE)
+        node[path[-1]] = (rules[path], below if below is not _NO_RULE[1] else {})
+    _TREES[id(rules)] = (rules, tree)
+    return tree
+
+
+def _compile_object(obj: dict, tree: RuleTree) -> dict | None:
     """None when nothing in `obj` has a value, null included (ocdsmerge then writes nothing for it)."""
     out: dict[str, Any] = {}
     held = False
     for key, value in obj.items():
-        here = (*path, key)
-        rule = rules.get(here)
+        rule, below = tree.get(key, _NO_RULE)
         if rule == "omitWhenMerged":
             continue
         kind = type(value)
@@ -377,16 +398,16 @@ def _compile_object(obj: dict, path: tuple[str, ...], rules: dict[tuple[str, ...
                 out[key] = value
         elif value:
             inner = (
-                _compile_array(cast(list, value), here, rules)
-                if kind is list
-                else _compile_object(cast(dict, value), here, rules)
+                _compile_array(cast(list, value), below) if kind is list else _compile_object(cast(dict, value), below)
             )
             if inner is not None:
                 out[key] = inner
     return out if (held or out) else None
 
 
-def _compile_array(items: list, path: tuple[str, ...], rules: dict[tuple[str, ...], str]) -> list | None:
+def _compile_array(items: list, tree: RuleTree) -> list | None:
+    """The objects of an array, each under the rules of the array's own path (ocdsmerge's rule paths have no
+    positions)."""
     out = []
     ids: set[str] = set()
     for item in items:
@@ -399,7 +420,7 @@ def _compile_array(items: list, path: tuple[str, ...], rules: dict[tuple[str, ..
                 raise _Unusual
             ids.add(text)
         if item:
-            inner = _compile_object(item, path, rules)
+            inner = _compile_object(item, tree)
             if inner is not None:
                 out.append(inner)
     return out or None
