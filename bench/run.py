@@ -31,6 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench import tabular
+
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = (
     "corpus",
@@ -49,6 +51,7 @@ STAGES = (
     "vendors",
     "comparison",
     "flags",
+    "tabular",
 )
 POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 INCREMENTAL_RELEASES = 1_000
@@ -422,6 +425,10 @@ class Bench:
         }
 
     # -- stages run in this process --------------------------------------------------------------------------
+
+    def do_tabular(self) -> dict:
+        """A register of as many rows as processes (bench/tabular.py; each of its stages in a child process)."""
+        return tabular.measure(self.n, self.dir / "tabular")
 
     def do_corpus(self) -> dict:
         from bench.generate import generate
@@ -1047,6 +1054,7 @@ def report(bench: Bench) -> str:
         rows.append(("corpus", value, f"generated in {c['seconds']} s", ""))
     rows += _store_rows(s) + _index_rows(s) + _search_rows(s) + _facet_rows(s) + _stem_rows(s)
     rows += _page_rows(s) + _export_rows(s) + _vendor_rows(s) + _flag_rows(s)
+    rows += tabular.report_rows(s)
     lines = ["| measure | value | reference | target (at 1M) |", "|---|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
 

@@ -13,10 +13,10 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from portal.models import IngestRun, Package, Release, Source, utcnow
+from portal.models import IngestRun, Package, RejectedRow, Release, Source, SourceItem, SourceState, utcnow
 from portal.vocabulary import RunStatus
 
 # A run that has not said it was alive for this long is abandoned (runs beat between files, and on PostgreSQL
@@ -71,7 +71,8 @@ class RunStatusLine:
 
 @dataclass
 class SourceStatus:
-    """A source with its counts and runs, newest run first."""
+    """A source with its licence, its counts and its runs, newest run first: what the sources page, its JSON
+    twin and `portal sources status` show."""
 
     id: int
     name: str
@@ -80,6 +81,12 @@ class SourceStatus:
     created_at: datetime
     packages: int
     releases: int
+    licence: str | None = None  # None: loaded with `portal ingest`, not configured (the licence is the files' own)
+    licence_url: str | None = None
+    attribution: str | None = None
+    publisher_total: int | None = None  # the publisher's own count at the last run
+    rejected_rows: int = 0
+    no_longer_published: int = 0
     runs: list[RunStatusLine] = field(default_factory=list)
 
     @property
@@ -90,18 +97,66 @@ class SourceStatus:
     def last_success(self) -> RunStatusLine | None:
         return next((run for run in self.runs if run.status == RunStatus.SUCCEEDED), None)
 
+    def as_json(self) -> dict:
+        last = self.last_run
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "location": self.location,
+            "licence": self.licence,
+            "licence_url": self.licence_url,
+            "attribution": self.attribution,
+            "releases": self.releases,
+            "publisher_total": self.publisher_total,
+            "rejected_rows": self.rejected_rows,
+            "no_longer_published": self.no_longer_published,
+            "last_run": {
+                "status": last.status if last else None,
+                "started_at": last.started_at.isoformat() if last else None,
+                "error": last.error.splitlines()[0] if last and last.error else None,
+            },
+            "runs": [
+                {
+                    "id": run.id,
+                    "status": run.status,
+                    "started_at": run.started_at,
+                    "finished_at": run.finished_at,
+                    "files": run.files,
+                    "releases_seen": run.releases_seen,
+                    "releases_new": run.releases_new,
+                    "releases_unchanged": run.releases_unchanged,
+                    "conflicts": run.conflicts,
+                    "processes_compiled": run.processes_compiled,
+                    "error": run.error,
+                    "notes": run.notes,
+                }
+                for run in self.runs
+            ],
+        }
+
 
 def list_sources(session: Session, *, runs_per_source: int = 10) -> list[SourceStatus]:
-    """Every source by name, with its package and release counts and its latest runs (newest first)."""
+    """Every source by name, with its licence and attribution (configured sources), its package, release,
+    rejected-row and no-longer-published counts, and its latest runs (newest first). Each count is one grouped
+    query for all sources."""
     now = utcnow()
-    packages = dict(session.execute(select(Package.source_id, func.count()).group_by(Package.source_id)).all())
-    releases = dict(
-        session.execute(
-            select(Package.source_id, func.count(Release.id))
-            .join(Release, Release.package_id == Package.id)
-            .group_by(Package.source_id)
-        ).all()
+
+    def per_source(query: Select) -> dict[int, int]:
+        return {source_id: n for source_id, n in session.execute(query)}
+
+    packages = per_source(select(Package.source_id, func.count()).group_by(Package.source_id))
+    releases = per_source(
+        select(Package.source_id, func.count(Release.id))
+        .join(Release, Release.package_id == Package.id)
+        .group_by(Package.source_id)
     )
+    rejected = per_source(select(RejectedRow.source_id, func.count()).group_by(RejectedRow.source_id))
+    gone = per_source(
+        select(SourceItem.source_id, func.count())
+        .where(SourceItem.gone_since_run_id.is_not(None))
+        .group_by(SourceItem.source_id)
+    )
+    states = {state.source_id: state for state in session.scalars(select(SourceState))}
     sources = []
     for source in session.scalars(select(Source).order_by(Source.name)):
         runs = session.scalars(
@@ -129,6 +184,7 @@ def list_sources(session: Session, *, runs_per_source: int = 10) -> list[SourceS
                     notes=list(run.notes or []),
                 )
             )
+        state = states.get(source.id)
         sources.append(
             SourceStatus(
                 id=source.id,
@@ -138,6 +194,12 @@ def list_sources(session: Session, *, runs_per_source: int = 10) -> list[SourceS
                 created_at=source.created_at,
                 packages=packages.get(source.id, 0),
                 releases=releases.get(source.id, 0),
+                licence=state.licence if state else None,
+                licence_url=state.licence_url if state else None,
+                attribution=state.attribution if state else None,
+                publisher_total=state.publisher_total if state else None,
+                rejected_rows=rejected.get(source.id, 0),
+                no_longer_published=gone.get(source.id, 0),
                 runs=lines,
             )
         )

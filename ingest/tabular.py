@@ -30,6 +30,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -220,13 +221,19 @@ def parse_amount_text(text: str, table: TableFormat) -> Decimal:
 
 def parse_date_text(text: str, table: TableFormat, zone: ZoneInfo) -> tuple[str | None, str | None]:
     """An ISO 8601 timestamp with the offset the register's time zone had that day, or a note saying why not."""
+    return _parse_date(text, table.date_format, zone)
+
+
+@lru_cache(maxsize=8192)
+def _parse_date(text: str, date_format: str, zone: ZoneInfo) -> tuple[str | None, str | None]:
+    """Cached: a register repeats its dates (a day per row), and `strptime` was a tenth of mapping a row."""
     try:
-        if table.date_format == "iso":
+        if date_format == "iso":
             parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         else:
-            parsed = datetime.strptime(text.strip(), table.date_format)
+            parsed = datetime.strptime(text.strip(), date_format)
     except ValueError:
-        return None, f"date {text!r} does not read as {table.date_format}: kept as published in sourceRows"
+        return None, f"date {text!r} does not read as {date_format}: kept as published in sourceRows"
     if parsed.year < EARLIEST_YEAR:
         return None, f"date {text!r} is before {EARLIEST_YEAR}: kept as published in sourceRows"
     if parsed.tzinfo is None:
@@ -275,6 +282,9 @@ class Mapper:
         self.stats = stats
         self.zone = ZoneInfo(config.timezone)
         self._seen_placeholders: set[tuple[str, str]] = set()  # rows without an id, keyed by their hash
+        # Hash of a contract number -> its lowest revision, for the contracts of a register whose revision 0 is
+        # not in it (from the first pass, see `count_keys`); None when unknown (the pages of an API).
+        self.first_revisions: dict[int, int] | None = None
 
     def group_key(self, values: dict[str, str | None]) -> tuple[str, str] | None:
         """The grouping key a row would have, from its id columns alone (None for a placeholder or no id)."""
@@ -376,6 +386,12 @@ class Mapper:
             self.stats.releases += 1
             yield self.build_release(group)
 
+    def _first_of_amendment_only(self, contract_id: str, revision: str) -> bool:
+        """Whether this is the earliest revision of a contract whose revision 0 the register does not hold."""
+        if self.first_revisions is None or not revision.isdigit():
+            return False
+        return self.first_revisions.get(hash(contract_id)) == int(revision)
+
     def build_release(self, group: list[_Mapped]) -> Found:
         config = self.config
         first = group[0]
@@ -403,8 +419,14 @@ class Mapper:
             value = {"amount": json_amount(sum(amounts, Decimal(0))), "currency": currencies.pop()}
         elif len(currencies) > 1:
             notes.append(f"rows in {len(currencies)} currencies: amounts not summed")
+        amendment_only = revision != "0" and self._first_of_amendment_only(contract_id, revision)
+        if amendment_only:
+            notes.append(
+                f"revision 0 of contract {contract_id!r} is not in the register: the contract is described by "
+                f"its earliest revision ({revision}), amount included"
+            )
+        amendment: dict = {}
         if revision != "0":
-            # A later revision amends the contract of revision 0: same ocid, an amendment, no new award.
             described = first.fields.get("contract_type") or "Revision"
             change = f"{described} (revision {revision})"
             if value:
@@ -414,8 +436,11 @@ class Mapper:
             amendment = {"id": f"revision-{revision}", "description": change}
             if date:
                 amendment["date"] = date
+        if revision != "0" and not amendment_only:
+            # A later revision amends the contract of revision 0: same ocid, an amendment, no new award.
             release["tag"] = ["contractAmendment"]
-            release["contracts"] = [{"id": contract_id, "amendments": [amendment]}]
+            # awardID: the schema requires it; the award is revision 0's (or the earliest revision's, above).
+            release["contracts"] = [{"id": contract_id, "awardID": contract_id, "amendments": [amendment]}]
             return Found(FoundKind.RELEASE, release, where, notes=notes)
         buyer_name = first.fields.get("buyer")
         parties: list[dict] = []
@@ -472,6 +497,9 @@ class Mapper:
             ]
         release["awards"] = [award]
         release["contracts"] = [contract]
+        if amendment_only:
+            release["tag"] = ["award", "contract", "contractAmendment"]
+            contract["amendments"] = [amendment]
         if len(group) > 1:
             notes.append(f"{len(group)} rows share contract number {contract_id!r}: one award, amounts summed")
         return Found(FoundKind.RELEASE, release, where, notes=notes)
@@ -480,15 +508,19 @@ class Mapper:
 Expected = dict[int, int]  # hash of a (contract, revision) key -> rows still to read, for keys with several rows
 
 
-def count_keys(path: Path, config: SourceConfig, encoding: str) -> Expected:
+def count_keys(path: Path, config: SourceConfig, encoding: str) -> tuple[Expected, dict[int, int]]:
     """First pass over the id columns only: which (contract, revision) keys have several rows, and how many, so
     that a group can be released as soon as its last row is read however far apart its rows are. Keys are kept
-    as their hashes and only when shared, so a register of a million unique contracts keeps next to nothing."""
+    as their hashes and only when shared, so a register of a million unique contracts keeps next to nothing.
+
+    Also, for the contracts whose revision 0 is not in the register (a slice, or a register that begins after
+    the contract was signed), their lowest revision: that revision's release describes the contract."""
     table, mapping = config.table, config.mapping
     wanted = [mapping[name] for name in ("contract_id", "revision") if name in mapping]
     counts: Counter[int] = Counter()
+    lowest: dict[int, int] = {}
     if not wanted:
-        return {}
+        return {}, {}
     mapper = Mapper(config, TableStats())
     missing = frozenset(table.missing)
     if config.kind == "xlsx":
@@ -517,7 +549,11 @@ def count_keys(path: Path, config: SourceConfig, encoding: str) -> Expected:
             key = mapper.group_key({c: _clean(v, missing) for c, v in zip(wanted, record, strict=True)})
             if key is not None:
                 counts[hash(key)] += 1
-    return {key: n for key, n in counts.items() if n > 1}
+                if key[1].isdigit():
+                    contract, revision = hash(key[0]), int(key[1])
+                    if revision < lowest.get(contract, revision + 1):
+                        lowest[contract] = revision
+    return {key: n for key, n in counts.items() if n > 1}, {c: r for c, r in lowest.items() if r != 0}
 
 
 def map_file(path: Path, config: SourceConfig, stats: TableStats, *, location: str) -> Iterator[Found | Rejected]:
@@ -528,10 +564,13 @@ def map_file(path: Path, config: SourceConfig, stats: TableStats, *, location: s
     first = next(rows, None)  # reads the header and checks the columns before the first pass
     if first is None:
         return
-    expected = count_keys(path, config, encoding)
+    expected, first_revisions = count_keys(path, config, encoding)
 
     def all_rows() -> Iterator[Row | Rejected]:
         yield first
         yield from rows
 
-    yield from Mapper(config, stats).releases(all_rows(), expected)
+    mapper = Mapper(config, stats)
+    if "revision" in config.mapping:
+        mapper.first_revisions = first_revisions
+    yield from mapper.releases(all_rows(), expected)

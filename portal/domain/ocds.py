@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 import ocdsmerge
 from ocdsmerge.merge import CompiledRelease
@@ -324,9 +324,115 @@ def compile_releases(releases: list[dict], version: OcdsVersion = OcdsVersion.V1
     """Merge releases, already in the order to apply them, by the OCDS merge rules of that version.
 
     ocdsmerge would sort by the `date` text, which misorders dates with different offsets; the caller sorts by
-    the parsed UTC date instead.
+    the parsed UTC date instead. A single release is compiled by `compile_single` where it can be (most processes
+    of a tabular register have one release); tests/domain/test_compile_single.py checks it against ocdsmerge.
     """
+    if len(releases) == 1:
+        compiled = compile_single(releases[0], merge_rules(version))
+        if compiled is not None:
+            return compiled
     merged = CompiledRelease(merge_rules=merge_rules(version))
     for release in releases:
         merged.append(release)
     return merged.asdict()
+
+
+class _Unusual(Exception):
+    """A shape whose compiled record ocdsmerge itself must give (ids repeated, of odd types, ...)."""
+
+
+def compile_single(release: dict, rules: dict[tuple[str, ...], str]) -> dict | None:
+    """The compiled record of one release by ocdsmerge's rules, without flattening it: a third of the store path's
+    time was ocdsmerge's flatten and unflatten.
+
+    What ocdsmerge does with one release, and so this: `tag` becomes ["compiled"], `id` becomes "{ocid}-{date}";
+    fields omitted when merged are left out; nulls are left out, but the objects holding them stay (as {}),
+    while empty objects and arrays are left out; arrays of objects are rebuilt object by object, each keeping its
+    `id`; whole-list fields and arrays holding anything but objects are kept as they are. None when the release
+    has a shape for which ocdsmerge's answer is its own (two objects of one array with the same `id` in text,
+    an `id` that is neither text nor an integer, an `ocid` that is an object or array): the caller merges those.
+    """
+    ocid, date = release.get("ocid"), release.get("date")
+    if isinstance(ocid, (dict, list)):
+        return None
+    compiled: dict[str, Any] = {"tag": ["compiled"], "id": f"{ocid}-{date}"}
+    if date is not None:
+        compiled["date"] = date
+    if ocid is not None:
+        compiled["ocid"] = ocid
+    try:
+        body = _compile_object({k: v for k, v in release.items() if k != "tag"}, _rule_tree(rules))
+    except _Unusual:
+        return None
+    if body:
+        compiled.update(body)
+    return compiled
+
+
+# The merge rules as a tree, so that walking a release looks each key up in a small dict rather than building
+# its path: key -> (rule or None, the rules below it). Kept per rules dict (there is one per OCDS version).
+RuleTree = dict[str, tuple[str | None, "RuleTree"]]
+_NO_RULE: tuple[str | None, RuleTree] = (None, {})
+_TREES: dict[int, tuple[dict, RuleTree]] = {}
+
+
+def _rule_tree(rules: dict[tuple[str, ...], str]) -> RuleTree:
+    kept = _TREES.get(id(rules))
+    if kept is not None and kept[0] is rules:
+        return kept[1]
+    tree: RuleTree = {}
+    for path in sorted(rules, key=len):
+        node = tree
+        for key in path[:-1]:
+            node = node.setdefault(key, (None, {}))[1]
+        rule, below = node.get(path[-1], _NO_RULE)
+        node[path[-1]] = (rules[path], below if below is not _NO_RULE[1] else {})
+    _TREES[id(rules)] = (rules, tree)
+    return tree
+
+
+def _compile_object(obj: dict, tree: RuleTree) -> dict | None:
+    """None when nothing in `obj` has a value, null included (ocdsmerge then writes nothing for it)."""
+    out: dict[str, Any] = {}
+    held = False
+    for key, value in obj.items():
+        rule, below = tree.get(key, _NO_RULE)
+        if rule == "omitWhenMerged":
+            continue
+        kind = type(value)
+        if (
+            rule == "wholeListMerge"
+            or not isinstance(value, (dict, list))
+            or (kind is list and any(not isinstance(item, dict) for item in value))
+        ):
+            held = True
+            if value is not None:
+                out[key] = value
+        elif value:
+            inner = (
+                _compile_array(cast(list, value), below) if kind is list else _compile_object(cast(dict, value), below)
+            )
+            if inner is not None:
+                out[key] = inner
+    return out if (held or out) else None
+
+
+def _compile_array(items: list, tree: RuleTree) -> list | None:
+    """The objects of an array, each under the rules of the array's own path (ocdsmerge's rule paths have no
+    positions)."""
+    out = []
+    ids: set[str] = set()
+    for item in items:
+        if "id" in item:
+            identifier = item["id"]
+            if type(identifier) is not str and type(identifier) is not int:
+                raise _Unusual
+            text = str(identifier)
+            if text in ids:
+                raise _Unusual
+            ids.add(text)
+        if item:
+            inner = _compile_object(item, tree)
+            if inner is not None:
+                out.append(inner)
+    return out or None

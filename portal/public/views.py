@@ -15,6 +15,7 @@ from flask import Blueprint, Response, current_app, redirect, request, send_from
 from flask_babel import gettext as _
 
 from portal.db import get_session
+from portal.domain.attribution import Terms, as_columns, terms_of
 from portal.domain.derive import whole_title
 from portal.domain.downloads import DownloadFile, read_manifest
 from portal.domain.languages import content_languages
@@ -153,7 +154,7 @@ def supplier_url(pages: NamePages, ocid: str, name: str) -> str | None:
     return url_for("public.supplier", party_id=party_id) if party_id else None
 
 
-def result_row(hit: Hit, languages: dict[str, str], pages: NamePages) -> dict[str, Any]:
+def result_row(hit: Hit, languages: dict[str, str], pages: NamePages, terms: dict[str, list[Terms]]) -> dict[str, Any]:
     """One result as the JSON twin and the CSV give it: the title whole, never cut for display."""
     return {
         "ocid": hit.ocid,
@@ -168,6 +169,7 @@ def result_row(hit: Hit, languages: dict[str, str], pages: NamePages) -> dict[st
         "last_updated": hit.date,
         "flags": hit.flags,
         "url": url_for("public.process", ocid=hit.ocid),
+        **as_columns(terms.get(hit.ocid, [])),  # the source's licence and attribution travel with the row
     }
 
 
@@ -177,6 +179,7 @@ def search_data(
     notes: list,
     languages: dict[str, str],
     pages: NamePages,
+    terms: dict[str, list[Terms]],
     next_cursor: str | None = None,
 ) -> dict[str, Any]:
     return {
@@ -197,7 +200,7 @@ def search_data(
             {"parameter": n.parameter, "given": n.given, "problem": n.problem, "read_as": n.read_as} for n in notes
         ],
         "facets": facet_links(results),
-        "results": [result_row(hit, languages, pages) for hit in results.hits],
+        "results": [result_row(hit, languages, pages, terms) for hit in results.hits],
     }
 
 
@@ -261,9 +264,10 @@ def search() -> Response:
     ocids = [hit.ocid for hit in results.hits]
     languages = content_languages(get_session(), ocids=ocids)
     pages = name_pages(get_session(), ocids=ocids)
+    terms = terms_of(get_session(), ocids) if requested_format() != "html" else {}
     return render(
         "public/search.html",
-        partial(search_data, results, filters, notes, languages, pages, next_cursor),
+        partial(search_data, results, filters, notes, languages, pages, terms, next_cursor),
         table="results",
         results=results,
         facets=facet_links(results),
@@ -297,7 +301,8 @@ def search_export(ordered: Ordered) -> Response:
             ocids = [hit.ocid for hit in hits]
             languages = content_languages(session, ocids=ocids)
             pages = name_pages(session, ocids=ocids)
-            yield from (result_row(hit, languages, pages) for hit in hits)
+            terms = terms_of(session, ocids)
+            yield from (result_row(hit, languages, pages, terms) for hit in hits)
 
     return csv_response(rows(), SEARCH_COLUMNS, "search.csv")
 
@@ -305,7 +310,7 @@ def search_export(ordered: Ordered) -> Response:
 # The export's columns: a result row (result_row) flattened as `portal.render.flatten` does.
 SEARCH_COLUMNS = (
     *("ocid", "title", "language", "buyer", "buyer_url", "suppliers", "supplier_urls", "status"),
-    *("value.amount", "value.currency", "last_updated", "url"),
+    *("value.amount", "value.currency", "last_updated", "flags", "url", "source", "licence", "attribution"),
 )
 
 
@@ -442,9 +447,15 @@ def read_releases(view: ProcessView) -> list[str]:
 
 
 def process_data(
-    view: ProcessView, language: str | None, *, compiled: bool, flags: tuple[list[FlagLine], Any] = ([], None)
+    view: ProcessView,
+    language: str | None,
+    terms: list[Terms],
+    *,
+    compiled: bool,
+    flags: tuple[list[FlagLine], Any] = ([], None),
 ) -> dict[str, Any]:
     p = view.process
+    by_source = {t.source: t for t in terms}
     return {
         "ocid": p.ocid,
         "title": whole_title(p.title, p.description),
@@ -457,6 +468,7 @@ def process_data(
         "release_count": p.release_count,  # distinct release ids; `releases` lists every version of each
         "conflicting_release_ids": view.conflicts,
         "red_flags": flags_data(flags, read_releases(view)),
+        "sources": [t.as_json() for t in terms],  # licence and attribution: reuse credits each source
         "releases": [
             {
                 "id": e.release.release_id,
@@ -468,6 +480,8 @@ def process_data(
                 "package": e.package_location,
                 "used_in_record": e.used,
                 "url": url_for("public.release", ocid=p.ocid, row_id=e.release.id),
+                "licence": by_source[e.source].licence if e.source in by_source else None,
+                "attribution": by_source[e.source].attribution if e.source in by_source else None,
             }
             for e in view.timeline
         ],
@@ -483,7 +497,8 @@ def process(ocid: str) -> Response:
     language = content_languages(session, ocids=[ocid]).get(ocid)
     compiled = requested_format() == "json"
     flags = process_flags(session, view.process.id)
-    data = partial(process_data, view, language, compiled=compiled, flags=flags)
+    terms = terms_of(session, [ocid]).get(ocid, [])
+    data = partial(process_data, view, language, terms, compiled=compiled, flags=flags)
     return render(
         "public/process.html",
         data,
@@ -492,6 +507,7 @@ def process(ocid: str) -> Response:
         language=language,
         flags=flags,
         flag_releases=read_releases(view),
+        terms=terms,
     )
 
 
@@ -511,7 +527,13 @@ def published_record(ocid: str, record_id: int) -> Response:
     raise NotFound(f"no published record {record_id} for {ocid!r}")
 
 
-def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int | None = None) -> dict[str, Any]:
+def supplier_data(
+    view: SupplierView,
+    languages: dict[str, str],
+    vendor_id: int | None = None,
+    terms: dict[str, list[Terms]] | None = None,
+) -> dict[str, Any]:
+    terms = terms or {}
     party = view.party
     return {
         "id": party.id,
@@ -524,11 +546,11 @@ def supplier_data(view: SupplierView, languages: dict[str, str], vendor_id: int 
         "page": view.page,
         "pages": view.pages,
         "next": url_with(page=view.page + 1) if view.page < view.pages else None,
-        "awards": [award_row(a, languages) for a in view.awards],
+        "awards": [award_row(a, languages, terms) for a in view.awards],
     }
 
 
-def award_row(a: SupplierAward, languages: dict[str, str]) -> dict[str, Any]:
+def award_row(a: SupplierAward, languages: dict[str, str], terms: dict[str, list[Terms]]) -> dict[str, Any]:
     return {
         "ocid": a.process.ocid,
         "title": whole_title(a.process.title, a.process.description),
@@ -538,12 +560,13 @@ def award_row(a: SupplierAward, languages: dict[str, str]) -> dict[str, Any]:
         "value": _money(a.award.value_amount, a.award.value_currency),
         "name_as_published": a.name_as_published,
         "url": url_for("public.process", ocid=a.process.ocid),
+        **as_columns(terms.get(a.process.ocid, [])),
     }
 
 
 AWARD_COLUMNS = (
     *("ocid", "title", "language", "award_id", "date", "value.amount", "value.currency"),
-    *("name_as_published", "url"),
+    *("name_as_published", "url", "source", "licence", "attribution"),
 )
 
 
@@ -555,8 +578,10 @@ def supplier_export(party_id: int) -> Response:
         # The view's session is closed when it returns: the stream asks for its own, closed when it ends.
         session = get_session()
         for chunk in all_supplier_awards(session, party_id):
-            languages = content_languages(session, ocids=[a.process.ocid for a in chunk])
-            yield from (award_row(a, languages) for a in chunk)
+            ocids = [a.process.ocid for a in chunk]
+            languages = content_languages(session, ocids=ocids)
+            terms = terms_of(session, ocids)
+            yield from (award_row(a, languages, terms) for a in chunk)
 
     return csv_response(rows(), AWARD_COLUMNS, "supplier.csv")
 
@@ -569,5 +594,7 @@ def supplier(party_id: int) -> Response:
     view = get_supplier(session, party_id, page=_page_number())
     languages = content_languages(session, ocids=[a.process.ocid for a in view.awards])
     vendor_id = vendor_of_party(session, party_id)
-    data = partial(supplier_data, view, languages, vendor_id)
+    ocids = [a.process.ocid for a in view.awards]
+    terms = terms_of(session, ocids) if requested_format() != "html" else {}
+    data = partial(supplier_data, view, languages, vendor_id, terms)
     return render("public/supplier.html", data, table="awards", view=view, languages=languages, vendor_id=vendor_id)

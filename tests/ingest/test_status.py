@@ -119,3 +119,23 @@ def test_a_run_beats_within_a_file_without_waiting_for_its_transaction(sessions,
     with sessions() as session:
         run = session.get(IngestRun, result.run_id)
         assert run.heartbeat_at >= run.started_at
+
+
+def test_one_listing_gives_licence_counts_and_runs_of_a_configured_source(sessions):
+    from ingest.jobs import run_source
+    from ingest.sources import load_sources
+    from portal.resources import demo_sources_file
+
+    conseil = next(c for c in load_sources(demo_sources_file()) if "conseil" in c.name)
+    run_source(sessions, conseil)
+    load_elsewhere = run_ingest(sessions, str(SMALL_PACKAGE))
+    assert load_elsewhere.status == "succeeded"
+    with sessions() as session:
+        listed = {s.name: s for s in list_sources(session)}
+    configured = listed[conseil.name]
+    assert (configured.licence, configured.licence_url) == ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
+    assert configured.attribution == conseil.attribution
+    assert (configured.releases, configured.publisher_total, configured.rejected_rows) == (9, 10, 1)
+    assert configured.as_json()["last_run"]["status"] == "succeeded"
+    [files] = [s for name, s in listed.items() if name != conseil.name]
+    assert files.licence is None and files.releases == 2 and files.rejected_rows == 0

@@ -197,6 +197,71 @@ def test_chicago_revisions_are_amendments_of_one_contract():
     assert amendment["description"].startswith("PROPERTY LEASE (revision 15): -4937.20 USD")
 
 
+CHICAGO_LIKE = {
+    "contract_id": "number",
+    "revision": "revision",
+    "supplier": "vendor",
+    "amount": "amount",
+    "title": "what",
+    "buyer": "department",
+    "contract_type": "type",
+    "date": "approved",
+}
+AMENDMENT_ONLY = (
+    "number,revision,vendor,amount,what,department,type,approved\n"
+    "77,2,ACME PAPER,250.00,PRINTING PAPER,PROCUREMENT SERVICES,COMMODITIES,2013-01-28\n"
+    "77,5,ACME PAPER,-40.00,PRINTING PAPER,PROCUREMENT SERVICES,COMMODITIES,2014-08-19\n"
+)
+
+
+def test_a_contract_whose_revision_0_is_missing_is_described_by_its_earliest_revision(tmp_path):
+    releases, rejected, _ = mapped(source(tmp_path, AMENDMENT_ONLY, mapping=CHICAGO_LIKE))
+    assert not rejected
+    earliest, later = sorted(releases, key=lambda r: r["id"])
+    assert earliest["id"] == "revision-2"
+    assert earliest["tag"] == ["award", "contract", "contractAmendment"]
+    assert earliest["buyer"]["name"] == "PROCUREMENT SERVICES"
+    award = earliest["awards"][0]
+    assert (award["title"], award["suppliers"][0]["name"]) == ("PRINTING PAPER", "ACME PAPER")
+    assert award["value"] == {"amount": 250, "currency": "CAD"}
+    assert earliest["contracts"][0]["amendments"][0]["id"] == "revision-2"
+    # A later revision stays an amendment: its amount (a change) never replaces the contract's.
+    assert later["tag"] == ["contractAmendment"] and "awards" not in later
+    assert later["contracts"] == [
+        {
+            "id": "77",
+            "awardID": "77",
+            "amendments": [
+                {
+                    "id": "revision-5",
+                    "description": "COMMODITIES (revision 5): -40.00 CAD — PRINTING PAPER",
+                    "date": "2014-08-19T00:00:00-04:00",
+                }
+            ],
+        }
+    ]
+
+
+def test_a_contract_with_its_revision_0_keeps_later_revisions_as_amendments_only(tmp_path):
+    text = AMENDMENT_ONLY + "77,0,ACME PAPER,1000.00,PRINTING PAPER,PROCUREMENT SERVICES,COMMODITIES,2008-10-22\n"
+    releases, _, _ = mapped(source(tmp_path, text, mapping=CHICAGO_LIKE))
+    assert [r["id"] for r in releases if "awards" in r] == ["revision-0"]
+
+
+def test_an_amendment_only_contract_is_titled_and_valued_once_stored(sessions, tmp_path):
+    result = run_source(sessions, source(tmp_path, AMENDMENT_ONLY, mapping=CHICAGO_LIKE))
+    assert result.status == "succeeded" and result.counts.releases_invalid == 0
+    with sessions() as session:
+        process = session.scalars(select(Process)).one()
+        assert (process.title, process.value_amount, process.value_currency) == (
+            "PRINTING PAPER",
+            Decimal("250"),
+            "CAD",
+        )
+        assert process.buyer is not None and process.buyer.name == "PROCUREMENT SERVICES"
+        assert session.scalar(select(func.count()).select_from(Amendment)) == 2
+
+
 def test_chicago_dates_pandas_cannot_hold_are_kept_as_text_and_reported():
     releases, _, _ = mapped(dataclasses.replace(CHICAGO, url=str(CHICAGO.local_path())))
     odd = [
