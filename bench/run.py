@@ -649,6 +649,7 @@ class Bench:
         return {
             "query": word,
             "matches": total,
+            "limit": EXPORT_ROWS,
             "rows": rows,
             "seconds": round(seconds, 2),
             "rows_per_s": round(rows / seconds, 1) if seconds else None,

@@ -12,7 +12,6 @@ import uuid
 
 from sqlalchemy import create_engine, text
 
-from bench.run import EXPORT_ROWS
 from tests.conftest import ROOT, missing
 
 SMOKE_PROCESSES = 2_000
@@ -81,7 +80,7 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
     assert saved["machine"]["cores"] >= 1
     # The export is the whole result set (the stage reads at most EXPORT_ROWS of it).
     export = saved["stages"]["export"]
-    assert 0 < export["rows"] == min(export["matches"], EXPORT_ROWS)
+    assert 0 < export["rows"] == min(export["matches"], export["limit"])
     # Peak memory is each child's own (VmHWM), read by the child: present for every stage run in a child.
     assert all(saved["stages"][stage]["peak_rss_mb"] > 0 for stage in ("ingest_sqlite", "reindex", "comparison"))
     assert saved["stages"]["tabular"]["store"]["rows"] == saved["stages"]["tabular"]["read_csv"]["rows"] == 2_000
