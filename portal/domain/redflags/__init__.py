@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Text, cast, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from portal.domain.redflags import (
@@ -402,9 +402,11 @@ def _update(
     old_coverage: dict[int, tuple[str, float | None]] = {}
     for chunk in _chunks(read):
         for process_id, code, evidence in session.execute(
-            select(FlagResult.process_id, FlagResult.code, FlagResult.evidence).where(FlagResult.process_id.in_(chunk))
+            select(FlagResult.process_id, FlagResult.code, cast(FlagResult.evidence, Text)).where(
+                FlagResult.process_id.in_(chunk)
+            )
         ):
-            old_fired[(process_id, code)] = evidence
+            old_fired[(process_id, code)] = evidence  # as text: parsed only when the new text differs
         for process_id, outcomes, score in session.execute(
             select(FlagCoverage.process_id, FlagCoverage.outcomes, FlagCoverage.transparency).where(
                 FlagCoverage.process_id.in_(chunk)
@@ -422,7 +424,9 @@ def _update(
             evidence = new.get(process_id)
             text = None if evidence is None else evidence_json(evidence)
             old = old_fired.get((process_id, code))
-            if (old is None and text is None) or (old is not None and text is not None and json.loads(text) == old):
+            if old is None and text is None:
+                continue
+            if old is not None and text is not None and (text == old or json.loads(text) == json.loads(old)):
                 continue
             if old is not None:
                 gone.setdefault(code, []).append(process_id)
@@ -438,6 +442,8 @@ def _update(
         if process_id not in changed_set:
             if old_text is None:
                 continue  # never computed: left to the next full computation
+            if text == old_text:  # the same outcomes for every indicator, so for those it owns
+                continue
             judged, computed_now = _parse(old_text), _parse(text)
             for code in INDICATORS:
                 if process_id in owned[code]:

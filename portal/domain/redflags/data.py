@@ -76,7 +76,8 @@ def _frame(
         rows = []
         for start in range(0, len(ids), CHUNK):
             rows += session.connection().execute(query.where(by.in_(ids[start : start + CHUNK]))).all()
-    return pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
+    # As plain tuples: pandas reads the rows' own type several times slower.
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=names) if rows else pd.DataFrame(columns=names)
 
 
 def _text(column: Any) -> Any:
