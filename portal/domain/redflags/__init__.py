@@ -306,7 +306,7 @@ def _scope(session: Session, changed: list[int]) -> dict[str, set[int]]:
     nameless = False  # a supplier without a party: such suppliers are one group (supplier_key)
     tenderers: set[str] = set()
     for chunk in _chunks(changed):
-        buyers |= set(session.scalars(select(Process.buyer_id).where(Process.id.in_(chunk))).all()) - {None}
+        buyers |= {b for b in session.scalars(select(Process.buyer_id).where(Process.id.in_(chunk))) if b is not None}
         for party in session.scalars(
             select(AwardSupplier.party_id)
             .join(Award, Award.id == AwardSupplier.award_id)
@@ -319,7 +319,7 @@ def _scope(session: Session, changed: list[int]) -> dict[str, set[int]]:
         for names in session.scalars(
             select(Bid.tenderers).where(Bid.process_id.in_(chunk), Bid.tenderers.is_not(None))
         ):
-            name = names.strip()
+            name = (names or "").strip()
             # as each database lowers it: PostgreSQL every letter, SQLite those of ASCII
             tenderers |= {name.lower(), _ascii_lower(name), name.casefold()}
     for chunk in _chunks(sorted(_same_entity(session, buyers, EntityKind.BUYER))):
@@ -398,7 +398,7 @@ def _update(
     started = time.perf_counter()
     owned = _owned(data, changed)
     read = sorted(set().union(*owned.values()))  # the processes whose rows may be written
-    old_fired: dict[tuple[int, str], Any] = {}
+    old_fired: dict[tuple[int, str], str] = {}
     old_coverage: dict[int, tuple[str, float | None]] = {}
     for chunk in _chunks(read):
         for process_id, code, evidence in session.execute(
@@ -421,8 +421,8 @@ def _update(
         fired = computed.fired.drop_duplicates("process_id")
         new = {int(i): e for i, e in zip(fired["process_id"], fired["evidence"], strict=True) if int(i) in owned[code]}
         for process_id in owned[code]:
-            evidence = new.get(process_id)
-            text = None if evidence is None else evidence_json(evidence)
+            found = new.get(process_id)
+            text = None if found is None else evidence_json(found)
             old = old_fired.get((process_id, code))
             if old is None and text is None:
                 continue
