@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from portal.domain.redflags import recompute_flags
 from portal.models import FlagCoverage, FlagFence, FlagResult, Process
-from tests.redflags.conftest import release
+from tests.redflags.conftest import award, bid, release
+from tests.redflags.test_bid_indicators import priced
 from tests.redflags.test_entity_indicators import PARKS, bought
 
 LIBRARY = {"id": "B3", "name": "Library Board", "identifier": {"scheme": "XX-CITY", "id": "B3"}}
@@ -162,3 +163,45 @@ def test_an_update_reads_and_writes_only_the_changed_groups(load, sessions, tmp_
     }
     # One process of fifteen rewritten since the fences were computed, beyond DRIFT (5%): a full one is due.
     assert report.since == round(1 / 15, 4) and report.fences_moved
+
+
+def test_an_update_reads_a_tenderers_processes_by_its_name_in_any_case(load, sessions, tmp_path):
+    # test_bid_indicators' rounds: A, B and C win 2 of 4 bids each; L bids 6 times, always disqualified (R025,
+    # R038 by tenderer). The Library Board's processes share no buyer, supplier or tenderer with them.
+    rounds = [("A", "B"), ("B", "C"), ("C", "A"), ("A", "C"), ("B", "A"), ("C", "B")]
+    x, y = {"id": "X", "name": "X Works"}, {"id": "Y", "name": "Y Works"}
+    library = [  # one process with bids: too few for a buyer ratio (no buyer fence, which would move)
+        release("l1", buyer=LIBRARY, awards=[award(x, 100)], bids={"details": [bid(0, x, 100), bid(1, y, 130)]}),
+        release("l2", buyer=LIBRARY, awards=[award(y, 100)]),
+    ]
+    releases = [priced(n, w, [(o, 120, "valid"), ("L", 150, "disqualified")]) for n, (w, o) in enumerate(rounds, 1)]
+    assert load(write(tmp_path / "a.json", releases + library), "hand-made").status == "succeeded"
+    with sessions.begin() as session:
+        recompute_flags(session)
+    before = snapshot(sessions)
+    # A seventh process: a new firm wins alone, L disqualified again, its name published in another case.
+    winner = {"id": "W", "name": "W Works"}
+    seventh = release(
+        7,
+        awards=[award(winner, 100)],
+        bids={
+            "details": [bid(0, winner, 100), bid(1, {"id": "L", "name": " l INDUSTRIES"}, 150, status="disqualified")]
+        },
+    )
+    assert load(write(tmp_path / "b.json", [seventh]), "hand-made").status == "succeeded"
+    with sessions.begin() as session:
+        report = recompute_flags(session, changed=ids_of(sessions, "7"))
+    updated = snapshot(sessions)
+    with sessions.begin() as session:
+        recompute_flags(session)
+    full = snapshot(sessions)
+
+    assert report.read == 7  # the buyer's seven processes (L's among them), not the Library Board's
+    fired, coverage, fences = updated
+    moved = {k for k in set(fences) | set(full[2]) if fences.get(k) != full[2].get(k)}
+    assert moved <= {("TRANSPARENCY", "score")}  # the tenderers' fences stayed
+    assert without_peers(fired) == without_peers(full[0])
+    assert coverage == full[1]
+    # An unchanged process of L's: its evidence counts the seventh bid.
+    assert fired[("ocds-flags0-1", "R025")]["tenderers"][0]["submitted"] == 7
+    assert before[0][("ocds-flags0-1", "R025")]["tenderers"][0]["submitted"] == 6

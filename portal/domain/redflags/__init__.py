@@ -297,16 +297,22 @@ def _same_entity(session: Session, parties: set[int], kind: EntityKind) -> set[i
     return found
 
 
-def _scope(session: Session, changed: list[int]) -> dict[str, set[int]]:
-    """Per group kind, the processes sharing a buyer, a supplier or a tenderer with a changed process (by entity,
-    else by party; tenderers by name, case and surrounding spaces ignored), found in SQL."""
-    wanted: dict[str, set[int]] = {"buyer": set(), "supplier": set(), "tenderer": set()}
+def _by_buyer(session: Session, processes: list[int]) -> set[int]:
+    """The processes whose buyer is one of theirs (by entity, else by party)."""
     buyers: set[int] = set()
+    for chunk in _chunks(processes):
+        buyers |= {b for b in session.scalars(select(Process.buyer_id).where(Process.id.in_(chunk))) if b is not None}
+    found: set[int] = set()
+    for chunk in _chunks(sorted(_same_entity(session, buyers, EntityKind.BUYER))):
+        found |= set(session.scalars(select(Process.id).where(Process.buyer_id.in_(chunk))))
+    return found
+
+
+def _by_supplier(session: Session, processes: list[int]) -> set[int]:
+    """The processes awarded to one of their suppliers (by entity, else by party)."""
     suppliers: set[int] = set()
     nameless = False  # a supplier without a party: such suppliers are one group (supplier_key)
-    tenderers: set[str] = set()
-    for chunk in _chunks(changed):
-        buyers |= {b for b in session.scalars(select(Process.buyer_id).where(Process.id.in_(chunk))) if b is not None}
+    for chunk in _chunks(processes):
         for party in session.scalars(
             select(AwardSupplier.party_id)
             .join(Award, Award.id == AwardSupplier.award_id)
@@ -316,23 +322,43 @@ def _scope(session: Session, changed: list[int]) -> dict[str, set[int]]:
                 nameless = True
             else:
                 suppliers.add(party)
+    by_supplier = select(Award.process_id).join(AwardSupplier, AwardSupplier.award_id == Award.id)
+    found: set[int] = set()
+    for chunk in _chunks(sorted(_same_entity(session, suppliers, EntityKind.SUPPLIER))):
+        found |= set(session.scalars(by_supplier.where(AwardSupplier.party_id.in_(chunk))))
+    if nameless:
+        found |= set(session.scalars(by_supplier.where(AwardSupplier.party_id.is_(None))))
+    return found
+
+
+def _by_tenderer(session: Session, processes: list[int]) -> set[int]:
+    """The processes with a bid by one of their tenderers (by name, case and surrounding spaces ignored)."""
+    tenderers: set[str] = set()
+    for chunk in _chunks(processes):
         for names in session.scalars(
             select(Bid.tenderers).where(Bid.process_id.in_(chunk), Bid.tenderers.is_not(None))
         ):
             name = (names or "").strip()
             # as each database lowers it: PostgreSQL every letter, SQLite those of ASCII
             tenderers |= {name.lower(), _ascii_lower(name), name.casefold()}
-    for chunk in _chunks(sorted(_same_entity(session, buyers, EntityKind.BUYER))):
-        wanted["buyer"] |= set(session.scalars(select(Process.id).where(Process.buyer_id.in_(chunk))))
-    by_supplier = select(Award.process_id).join(AwardSupplier, AwardSupplier.award_id == Award.id)
-    for chunk in _chunks(sorted(_same_entity(session, suppliers, EntityKind.SUPPLIER))):
-        wanted["supplier"] |= set(session.scalars(by_supplier.where(AwardSupplier.party_id.in_(chunk))))
-    if nameless:
-        wanted["supplier"] |= set(session.scalars(by_supplier.where(AwardSupplier.party_id.is_(None))))
+    found: set[int] = set()
     for chunk in _chunks(sorted(tenderers)):
-        wanted["tenderer"] |= set(
-            session.scalars(select(Bid.process_id).where(func.lower(func.trim(Bid.tenderers)).in_(chunk)))
-        )
+        found |= set(session.scalars(select(Bid.process_id).where(func.lower(func.trim(Bid.tenderers)).in_(chunk))))
+    return found
+
+
+def _scope(session: Session, changed: list[int]) -> dict[str, set[int]]:
+    """Per group kind, the processes sharing a buyer, a supplier or a tenderer with a changed process, found in
+    SQL; and ("supplier+", "tenderer+") those sharing a supplier or a tenderer with one of those, so that every
+    group of a process sharing one with a changed process is read whole (a process has one buyer, but may have
+    several suppliers and tenderers)."""
+    wanted = {
+        "buyer": _by_buyer(session, changed),
+        "supplier": _by_supplier(session, changed),
+        "tenderer": _by_tenderer(session, changed),
+    }
+    wanted["supplier+"] = _by_supplier(session, sorted(wanted["supplier"]))
+    wanted["tenderer+"] = _by_tenderer(session, sorted(wanted["tenderer"]))
     return wanted
 
 
@@ -352,8 +378,9 @@ def _group_keys(data: FlagData) -> dict[str, pd.DataFrame]:
 def _owned(data: FlagData, changed: list[int]) -> dict[str, set[int]]:
     """Per indicator, the processes whose result is to be written: the changed ones, and for an indicator that
     compares within groups, the processes with a group of a changed process and no group that was not read
-    whole (one shared with no changed process: its other processes were not read). A process with both keeps
-    its stored result until the next full computation."""
+    whole. Read whole are the changed processes' groups and, for suppliers and tenderers, the other groups of
+    the processes sharing one with them (`_scope`); a process left out (R038's, sharing a changed buyer but no
+    changed tenderer) keeps its stored result until the next full computation."""
     keys = _group_keys(data)
     changed_set = set(changed)
     touched: dict[str, set[int]] = {}
@@ -361,9 +388,10 @@ def _owned(data: FlagData, changed: list[int]) -> dict[str, set[int]]:
     for kind, rows in keys.items():
         rows = rows.astype({"process_id": "int64"})
         affected = set(rows[rows["process_id"].isin(changed_set)]["key"])
-        inside = rows["key"].isin(affected)
-        touched[kind] = set(rows[inside]["process_id"].tolist())
-        partial[kind] = set(rows[~inside]["process_id"].tolist())
+        touched[kind] = set(rows[rows["key"].isin(affected)]["process_id"].tolist())
+        # Read whole: the groups of the processes sharing one with a changed process (`_scope`).
+        whole = set(rows[rows["process_id"].isin(touched[kind])]["key"])
+        partial[kind] = set(rows[~rows["key"].isin(whole)]["process_id"].tolist())
     owned: dict[str, set[int]] = {}
     for code in INDICATORS:
         kinds = GROUPS.get(code, ())
@@ -384,7 +412,7 @@ def _update(
     started = time.perf_counter()
     scope = _scope(session, changed)
     every = set(changed).union(*scope.values())
-    data = load_data(session, every, whole=changed, items=scope["supplier"])
+    data = load_data(session, every, whole=changed, items=scope["supplier+"])
     stored_fences = _stored_fences(session)
     data.fences = {}
     for (code, name), value in stored_fences.items():
