@@ -166,11 +166,19 @@ def evidence_json(evidence: dict[str, Any]) -> str:
         return json.dumps(json_safe(evidence), ensure_ascii=False)
 
 
-def compute_all(data: FlagData, settings: dict[str, dict[str, Any]], report: FlagReport) -> dict[str, Computed]:
+def compute_all(
+    data: FlagData,
+    settings: dict[str, dict[str, Any]],
+    report: FlagReport,
+    *,
+    alone: FlagData | None = None,
+) -> dict[str, Computed]:
+    """Every indicator over `data`; with `alone`, those that judge a process by its own rows over it."""
     found = {}
     for code, indicator in INDICATORS.items():
         started = time.perf_counter()
-        found[code] = indicator.compute(data, settings.get(code, {}))
+        over = alone if alone is not None and code not in GROUPS else data
+        found[code] = indicator.compute(over, settings.get(code, {}))
         report.seconds[code] = round(time.perf_counter() - started, 3)
         report.fired[code] = int(found[code].fired["process_id"].nunique())
     return found
@@ -401,6 +409,29 @@ def _owned(data: FlagData, changed: list[int]) -> dict[str, set[int]]:
     return owned
 
 
+def _only(data: FlagData, ids: list[int]) -> FlagData:
+    """The rows of these processes (read whole), for the indicators judging a process by its own rows."""
+    wanted = pd.Index(ids)
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["process_id"].isin(wanted)]
+
+    return FlagData(
+        processes=data.processes[data.processes.index.isin(wanted)],
+        awards=rows(data.awards),
+        suppliers=rows(data.suppliers),
+        contracts=rows(data.contracts),
+        amendments=rows(data.amendments),
+        bids=rows(data.bids),
+        items=rows(data.items),
+        tenderers=data.tenderers[data.tenderers.index.isin(wanted)],
+        buyer_awards=rows(data.buyer_awards),
+        supplier_awards=rows(data.supplier_awards),
+        names=data.names,
+        fences=data.fences,
+    )
+
+
 def _parse(outcomes: str) -> dict[str, str]:
     return dict(part.split("=", 1) for part in outcomes.split(";") if "=" in part)
 
@@ -420,7 +451,7 @@ def _update(
     report.seconds["load"] = round(time.perf_counter() - started, 3)
     report.read = len(data.processes)
     changed = [i for i in changed if i in data.processes.index]
-    results = compute_all(data, settings, report)
+    results = compute_all(data, settings, report, alone=_only(data, changed))
     report.fired = {}  # of the processes read only: not the data set's counts
 
     started = time.perf_counter()
@@ -462,7 +493,7 @@ def _update(
                 fired_rows.append((process_id, code, str(FlagOutcome.FIRED), text, stamp))
 
     coverage = _coverage(results, pd.Index(read))
-    scores = transparency.scores(data).reindex(pd.Index(read)).round(4)  # of the changed only: see below
+    scores = transparency.scores(_only(data, changed)).reindex(pd.Index(read)).round(4)  # kept for the others
     changed_set = set(changed)
     coverage_rows = []
     for process_id, text, score in zip(read, coverage.to_numpy(), scores.to_numpy(), strict=True):
