@@ -460,13 +460,13 @@ def _update(
     old_fired: dict[tuple[int, str], str] = {}
     old_coverage: dict[int, tuple[str, float | None]] = {}
     for chunk in _chunks(read):
-        for process_id, code, evidence in session.execute(
+        for process_id, code, evidence in session.connection().execute(
             select(FlagResult.process_id, FlagResult.code, cast(FlagResult.evidence, Text)).where(
                 FlagResult.process_id.in_(chunk)
             )
         ):
             old_fired[(process_id, code)] = evidence  # as text: parsed only when the new text differs
-        for process_id, outcomes, score in session.execute(
+        for process_id, outcomes, score in session.connection().execute(
             select(FlagCoverage.process_id, FlagCoverage.outcomes, FlagCoverage.transparency).where(
                 FlagCoverage.process_id.in_(chunk)
             )
