@@ -103,9 +103,15 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
 def echo_flags(report: FlagReport | None) -> None:
     if report is None:
         return
-    fired = sum(report.fired.values())
-    moved = " (a data-set fence moved: every process rewritten)" if report.fences_moved else ""
-    click.echo(f"red flags: {report.written} processes rewritten{moved}, {fired} flags fired in all")
+    if not report.update:
+        click.echo(f"red flags: {report.written} processes rewritten, {sum(report.fired.values())} flags fired in all")
+        return
+    click.echo(f"red flags: {report.written} processes rewritten ({report.read} read)")
+    if report.fences_moved:
+        click.echo(
+            f"red flags: the data-set fences were computed before {report.since:.0%} of the processes changed; "
+            "run `portal flags recompute` (nightly) to compute them again"
+        )
 
 
 def echo_index_report(report: IndexReport) -> None:

@@ -2,9 +2,16 @@
 
 `recompute_flags` reads the data set once (`data.load_data`), runs every indicator of the registry over it
 (set-wise, in pandas) and stores what fired (`FlagResult`), what could not be computed (`FlagCoverage`) and the
-data-set fences (`FlagFence`). After a load only the processes it changed are rewritten, with those that share
-a buyer, supplier or tenderer with them (their buyer- and supplier-level flags may have moved), unless a fence
-moved, which rewrites every process. Thresholds are in `portal/redflags.toml`.
+data-set fences (`FlagFence`). Thresholds are in `portal/redflags.toml`.
+
+After a load (`recompute_flags(changed=...)`) only the rows of the changed processes are read, with those of
+every process sharing a buyer, a supplier or a tenderer with them (the groups the buyer-, supplier- and
+tenderer-level indicators compare within, `GROUPS`), and the indicators compare with the stored fences rather
+than fences over the part read. Only the rows whose outcome or evidence changed are written: of the changed
+processes, every indicator; of the others, the indicators whose group they share with a changed process (when
+all their groups of that kind were read). The fences stay as the last full computation left them; when more
+than `DRIFT` of the processes were rewritten since, the report says a full computation (`portal flags
+recompute`, nightly) is due.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Text, cast, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from portal.domain.redflags import (
@@ -44,12 +51,25 @@ from portal.domain.redflags import (
     split,
     transparency,
 )
-from portal.domain.redflags.awards import counted_awards
 from portal.domain.redflags.base import Computed, Indicator
 from portal.domain.redflags.bids import normalised
 from portal.domain.redflags.data import FlagData, load_data
-from portal.models import FlagCoverage, FlagFence, FlagResult, IndexQueue, Process, Release, utcnow
-from portal.vocabulary import FlagOutcome
+from portal.domain.redflags.r038 import buyer_key
+from portal.domain.redflags.r048 import supplier_key
+from portal.models import (
+    Award,
+    AwardSupplier,
+    Bid,
+    FlagCoverage,
+    FlagFence,
+    FlagResult,
+    IndexQueue,
+    Process,
+    Release,
+    VendorParty,
+    utcnow,
+)
+from portal.vocabulary import EntityKind, FlagOutcome
 
 SETTINGS_FILE = Path(__file__).resolve().parents[2] / "redflags.toml"
 # In the order the methodology page lists them: process-level first, then bids, then buyers and suppliers.
@@ -80,6 +100,18 @@ SHORT = {FlagOutcome.NOT_ENOUGH_DATA: "n", FlagOutcome.NOT_APPLICABLE: "a"}  # o
 LONG = {v: k for k, v in SHORT.items()}
 SHORT_TEXT = {str(k): v for k, v in SHORT.items()}
 CHUNK = 5000  # ids per IN list and rows per insert
+# The groups an indicator compares a process within, beyond its own rows (the others read only their process's
+# rows and the stored fences): its buyer's processes, its suppliers', its tenderers'.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "R038": ("buyer", "tenderer"),
+    "R025": ("tenderer",),
+    "R048": ("supplier",),
+    "NONCOMPETITIVE": ("buyer",),
+    "REPEAT_DIRECT": ("buyer",),
+    "SPLIT": ("buyer",),
+    "CONCENTRATION": ("buyer",),
+}
+DRIFT = 0.05  # processes rewritten since the fences were computed, as a share of all, before a full one is due
 
 
 def load_settings(path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -93,7 +125,12 @@ class FlagReport:
     written: int = 0  # processes whose flags were rewritten
     fired: dict[str, int] = field(default_factory=dict)  # code -> processes it fired on (in the whole data set)
     seconds: dict[str, float] = field(default_factory=dict)  # code -> seconds to compute; "load", "write"
-    fences_moved: bool = False
+    fences_moved: bool = False  # an update kept fences computed before more than DRIFT of the processes changed
+    update: bool = False  # an update after a load, not a full computation
+    read: int = 0  # processes whose rows were read (all of them for a full computation)
+    rows: int = 0  # flag rows written (fired and coverage)
+    fences_at: datetime | None = None  # an update: when the fences it compared with were computed
+    since: float = 0.0  # an update: the share of processes rewritten since the fences were computed
 
 
 def json_safe(value: Any) -> Any:
@@ -129,30 +166,22 @@ def evidence_json(evidence: dict[str, Any]) -> str:
         return json.dumps(json_safe(evidence), ensure_ascii=False)
 
 
-def compute_all(data: FlagData, settings: dict[str, dict[str, Any]], report: FlagReport) -> dict[str, Computed]:
+def compute_all(
+    data: FlagData,
+    settings: dict[str, dict[str, Any]],
+    report: FlagReport,
+    *,
+    alone: FlagData | None = None,
+) -> dict[str, Computed]:
+    """Every indicator over `data`; with `alone`, those that judge a process by its own rows over it."""
     found = {}
     for code, indicator in INDICATORS.items():
         started = time.perf_counter()
-        found[code] = indicator.compute(data, settings.get(code, {}))
+        over = alone if alone is not None and code not in GROUPS else data
+        found[code] = indicator.compute(over, settings.get(code, {}))
         report.seconds[code] = round(time.perf_counter() - started, 3)
         report.fired[code] = int(found[code].fired["process_id"].nunique())
     return found
-
-
-def _related(data: FlagData, changed: Collection[int]) -> set[int]:
-    """The changed processes and those sharing a buyer, a supplier or a tenderer with them."""
-    p = data.processes
-    wanted = set(int(i) for i in changed)
-    changed_index = p.index.intersection(list(wanted))
-    buyers = p.loc[changed_index, "buyer"].dropna().unique()
-    wanted |= set(p.index[p["buyer"].isin(buyers)].tolist())
-    awards = counted_awards(data)
-    suppliers = awards[awards["process_id"].isin(changed_index)]["supplier_key"].unique()
-    wanted |= set(awards[awards["supplier_key"].isin(suppliers)]["process_id"].tolist())
-    bids = data.bids.assign(tenderer=normalised(data.bids["tenderers"]))
-    tenderers = bids[bids["process_id"].isin(changed_index)]["tenderer"].unique()
-    wanted |= set(bids[bids["tenderer"].isin(tenderers)]["process_id"].tolist())
-    return {int(i) for i in wanted}
 
 
 def _coverage(results: dict[str, Computed], ids: pd.Index) -> pd.Series:
@@ -208,22 +237,22 @@ def recompute_flags(
     session: Session, *, changed: Collection[int] | None = None, settings: dict[str, dict[str, Any]] | None = None
 ) -> FlagReport:
     """Compute every indicator over the data set and store the results: of every process (`changed` None), or
-    of the changed processes and those related to them (all of them if a data-set fence moved)."""
+    after a load, of the changed processes and of those whose groups they changed (see the module's text)."""
     report = FlagReport()
     settings = settings if settings is not None else load_settings()
+    if changed is not None and session.scalar(select(FlagCoverage.process_id).limit(1)) is not None:
+        return _update(session, sorted({int(i) for i in changed}), settings, report)
+    changed = None  # nothing computed yet: the whole data set
     started = time.perf_counter()
     data = load_data(session)
     report.seconds["load"] = round(time.perf_counter() - started, 3)
-    report.processes = len(data.processes)
+    report.processes = report.read = len(data.processes)
     results = compute_all(data, settings, report)
     now = utcnow()
 
     fences = {
         (code, name): json_safe(value) for code, computed in results.items() for name, value in computed.fences.items()
     }
-    if changed is not None and fences != _stored_fences(session):
-        report.fences_moved = True
-        changed = None
     started = time.perf_counter()
     session.execute(delete(FlagFence))
     if fences:
@@ -231,26 +260,16 @@ def recompute_flags(
             insert(FlagFence),
             [{"code": c, "name": n, "value": v, "computed_at": now} for (c, n), v in fences.items()],
         )
-    ids = data.processes.index
-    if changed is None:
-        session.execute(delete(FlagResult))
-        session.execute(delete(FlagCoverage))
-        written = ids
-    else:
-        chosen = sorted(_related(data, changed))
-        for chunk in _chunks(chosen):
-            session.execute(delete(FlagResult).where(FlagResult.process_id.in_(chunk)))
-            session.execute(delete(FlagCoverage).where(FlagCoverage.process_id.in_(chunk)))
-        written = ids.intersection(chosen)
-    chosen_set = set(written.tolist()) if changed is not None else None
+    written = data.processes.index
+    session.execute(delete(FlagResult))
+    session.execute(delete(FlagCoverage))
     stamp = _stamp(session, now)
     fired_rows = []
     for code, computed in results.items():
         fired = computed.fired.drop_duplicates("process_id")
         for process_id, evidence in zip(fired["process_id"], fired["evidence"], strict=True):
-            if chosen_set is None or int(process_id) in chosen_set:
-                text = evidence_json(evidence)
-                fired_rows.append((int(process_id), code, str(FlagOutcome.FIRED), text, stamp))
+            text = evidence_json(evidence)
+            fired_rows.append((int(process_id), code, str(FlagOutcome.FIRED), text, stamp))
     _insert(session, "flag_result", ("process_id", "code", "outcome", "evidence", "computed_at"), fired_rows)
     coverage = _coverage(results, written)
     scores = transparency.scores(data).reindex(written).round(4)
@@ -260,8 +279,270 @@ def recompute_flags(
     ]
     _insert(session, "flag_coverage", ("process_id", "outcomes", "transparency", "computed_at"), coverage_rows)
     report.written = len(written)
+    report.rows = len(fired_rows) + len(coverage_rows)
     report.seconds["write"] = round(time.perf_counter() - started, 3)
     return report
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The update after a load.
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+def _same_entity(session: Session, parties: set[int], kind: EntityKind) -> set[int]:
+    """The parties resolved to the same entity (of this kind) as one of `parties`, with them."""
+    found = set(parties)
+    for chunk in _chunks(sorted(parties)):
+        entities = select(VendorParty.vendor_id).where(VendorParty.party_id.in_(chunk), VendorParty.kind == kind)
+        found |= set(
+            session.scalars(
+                select(VendorParty.party_id).where(VendorParty.vendor_id.in_(entities), VendorParty.kind == kind)
+            )
+        )
+    return found
+
+
+def _by_buyer(session: Session, processes: list[int]) -> set[int]:
+    """The processes whose buyer is one of theirs (by entity, else by party)."""
+    buyers: set[int] = set()
+    for chunk in _chunks(processes):
+        buyers |= {b for b in session.scalars(select(Process.buyer_id).where(Process.id.in_(chunk))) if b is not None}
+    found: set[int] = set()
+    for chunk in _chunks(sorted(_same_entity(session, buyers, EntityKind.BUYER))):
+        found |= set(session.scalars(select(Process.id).where(Process.buyer_id.in_(chunk))))
+    return found
+
+
+def _by_supplier(session: Session, processes: list[int]) -> set[int]:
+    """The processes awarded to one of their suppliers (by entity, else by party)."""
+    suppliers: set[int] = set()
+    nameless = False  # a supplier without a party: such suppliers are one group (supplier_key)
+    for chunk in _chunks(processes):
+        for party in session.scalars(
+            select(AwardSupplier.party_id)
+            .join(Award, Award.id == AwardSupplier.award_id)
+            .where(Award.process_id.in_(chunk))
+        ):
+            if party is None:
+                nameless = True
+            else:
+                suppliers.add(party)
+    by_supplier = select(Award.process_id).join(AwardSupplier, AwardSupplier.award_id == Award.id)
+    found: set[int] = set()
+    for chunk in _chunks(sorted(_same_entity(session, suppliers, EntityKind.SUPPLIER))):
+        found |= set(session.scalars(by_supplier.where(AwardSupplier.party_id.in_(chunk))))
+    if nameless:
+        found |= set(session.scalars(by_supplier.where(AwardSupplier.party_id.is_(None))))
+    return found
+
+
+def _by_tenderer(session: Session, processes: list[int]) -> set[int]:
+    """The processes with a bid by one of their tenderers (by name, case and surrounding spaces ignored)."""
+    tenderers: set[str] = set()
+    for chunk in _chunks(processes):
+        for names in session.scalars(
+            select(Bid.tenderers).where(Bid.process_id.in_(chunk), Bid.tenderers.is_not(None))
+        ):
+            name = (names or "").strip()
+            # as each database lowers it: PostgreSQL every letter, SQLite those of ASCII
+            tenderers |= {name.lower(), _ascii_lower(name), name.casefold()}
+    found: set[int] = set()
+    for chunk in _chunks(sorted(tenderers)):
+        found |= set(session.scalars(select(Bid.process_id).where(func.lower(func.trim(Bid.tenderers)).in_(chunk))))
+    return found
+
+
+def _scope(session: Session, changed: list[int]) -> dict[str, set[int]]:
+    """Per group kind, the processes sharing a buyer, a supplier or a tenderer with a changed process, found in
+    SQL; and ("supplier+", "tenderer+") those sharing a supplier or a tenderer with one of those, so that every
+    group of a process sharing one with a changed process is read whole (a process has one buyer, but may have
+    several suppliers and tenderers)."""
+    wanted = {
+        "buyer": _by_buyer(session, changed),
+        "supplier": _by_supplier(session, changed),
+        "tenderer": _by_tenderer(session, changed),
+    }
+    wanted["supplier+"] = _by_supplier(session, sorted(wanted["supplier"]))
+    wanted["tenderer+"] = _by_tenderer(session, sorted(wanted["tenderer"]))
+    return wanted
+
+
+def _group_keys(data: FlagData) -> dict[str, pd.DataFrame]:
+    """Per group kind, (process_id, key) of every process read: its buyer, its suppliers, its tenderers."""
+    p = data.processes
+    buyers = pd.DataFrame({"process_id": p.index.to_numpy(), "key": buyer_key(p).to_numpy()}).dropna()
+    suppliers = pd.DataFrame(
+        {"process_id": data.suppliers["process_id"].to_numpy(), "key": supplier_key(data.suppliers).to_numpy()}
+    )
+    tenderers = pd.DataFrame(
+        {"process_id": data.bids["process_id"].to_numpy(), "key": normalised(data.bids["tenderers"]).to_numpy()}
+    )
+    return {"buyer": buyers, "supplier": suppliers, "tenderer": tenderers}
+
+
+def _owned(data: FlagData, changed: list[int]) -> dict[str, set[int]]:
+    """Per indicator, the processes whose result is to be written: the changed ones, and for an indicator that
+    compares within groups, the processes with a group of a changed process and no group that was not read
+    whole. Read whole are the changed processes' groups and, for suppliers and tenderers, the other groups of
+    the processes sharing one with them (`_scope`); a process left out (R038's, sharing a changed buyer but no
+    changed tenderer) keeps its stored result until the next full computation."""
+    keys = _group_keys(data)
+    changed_set = set(changed)
+    touched: dict[str, set[int]] = {}
+    partial: dict[str, set[int]] = {}
+    for kind, rows in keys.items():
+        rows = rows.astype({"process_id": "int64"})
+        affected = set(rows[rows["process_id"].isin(changed_set)]["key"])
+        touched[kind] = set(rows[rows["key"].isin(affected)]["process_id"].tolist())
+        # Read whole: the groups of the processes sharing one with a changed process (`_scope`).
+        whole = set(rows[rows["process_id"].isin(touched[kind])]["key"])
+        partial[kind] = set(rows[~rows["key"].isin(whole)]["process_id"].tolist())
+    owned: dict[str, set[int]] = {}
+    for code in INDICATORS:
+        kinds = GROUPS.get(code, ())
+        found = set().union(*(touched[k] for k in kinds)) if kinds else set()
+        found -= set().union(*(partial[k] for k in kinds)) if kinds else set()
+        owned[code] = found | changed_set
+    return owned
+
+
+def _only(data: FlagData, ids: list[int]) -> FlagData:
+    """The rows of these processes (read whole), for the indicators judging a process by its own rows."""
+    wanted = pd.Index(ids)
+
+    def rows(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["process_id"].isin(wanted)]
+
+    return FlagData(
+        processes=data.processes[data.processes.index.isin(wanted)],
+        awards=rows(data.awards),
+        suppliers=rows(data.suppliers),
+        contracts=rows(data.contracts),
+        amendments=rows(data.amendments),
+        bids=rows(data.bids),
+        items=rows(data.items),
+        tenderers=data.tenderers[data.tenderers.index.isin(wanted)],
+        buyer_awards=rows(data.buyer_awards),
+        supplier_awards=rows(data.supplier_awards),
+        names=data.names,
+        fences=data.fences,
+    )
+
+
+def _parse(outcomes: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in outcomes.split(";") if "=" in part)
+
+
+def _update(
+    session: Session, changed: list[int], settings: dict[str, dict[str, Any]], report: FlagReport
+) -> FlagReport:
+    report.update = True
+    started = time.perf_counter()
+    scope = _scope(session, changed)
+    every = set(changed).union(*scope.values())
+    data = load_data(session, every, whole=changed, items=scope["supplier+"])
+    stored_fences = _stored_fences(session)
+    data.fences = {}
+    for (code, name), value in stored_fences.items():
+        data.fences.setdefault(code, {})[name] = value
+    report.seconds["load"] = round(time.perf_counter() - started, 3)
+    report.read = len(data.processes)
+    changed = [i for i in changed if i in data.processes.index]
+    results = compute_all(data, settings, report, alone=_only(data, changed))
+    report.fired = {}  # of the processes read only: not the data set's counts
+
+    started = time.perf_counter()
+    owned = _owned(data, changed)
+    read = sorted(set().union(*owned.values()))  # the processes whose rows may be written
+    old_fired: dict[tuple[int, str], str] = {}
+    old_coverage: dict[int, tuple[str, float | None]] = {}
+    for chunk in _chunks(read):
+        for process_id, code, evidence in session.connection().execute(
+            select(FlagResult.process_id, FlagResult.code, cast(FlagResult.evidence, Text)).where(
+                FlagResult.process_id.in_(chunk)
+            )
+        ):
+            old_fired[(process_id, code)] = evidence  # as text: parsed only when the new text differs
+        for process_id, outcomes, score in session.connection().execute(
+            select(FlagCoverage.process_id, FlagCoverage.outcomes, FlagCoverage.transparency).where(
+                FlagCoverage.process_id.in_(chunk)
+            )
+        ):
+            old_coverage[process_id] = (outcomes, score)
+    stamp = _stamp(session, utcnow())
+
+    gone: dict[str, list[int]] = {}
+    fired_rows = []
+    for code, computed in results.items():
+        fired = computed.fired.drop_duplicates("process_id")
+        new = {int(i): e for i, e in zip(fired["process_id"], fired["evidence"], strict=True) if int(i) in owned[code]}
+        for process_id in owned[code]:
+            found = new.get(process_id)
+            text = None if found is None else evidence_json(found)
+            old = old_fired.get((process_id, code))
+            if old is None and text is None:
+                continue
+            if old is not None and text is not None and (text == old or json.loads(text) == json.loads(old)):
+                continue
+            if old is not None:
+                gone.setdefault(code, []).append(process_id)
+            if text is not None:
+                fired_rows.append((process_id, code, str(FlagOutcome.FIRED), text, stamp))
+
+    coverage = _coverage(results, pd.Index(read))
+    scores = transparency.scores(_only(data, changed)).reindex(pd.Index(read)).round(4)  # kept for the others
+    changed_set = set(changed)
+    coverage_rows = []
+    for process_id, text, score in zip(read, coverage.to_numpy(), scores.to_numpy(), strict=True):
+        old_text, old_score = old_coverage.get(process_id, (None, None))
+        if process_id not in changed_set:
+            if old_text is None:
+                continue  # never computed: left to the next full computation
+            if text == old_text:  # the same outcomes for every indicator, so for those it owns
+                continue
+            judged, computed_now = _parse(old_text), _parse(text)
+            for code in INDICATORS:
+                if process_id in owned[code]:
+                    judged.pop(code, None)
+                    if code in computed_now:
+                        judged[code] = computed_now[code]
+            text = "".join(f"{code}={judged[code]};" for code in INDICATORS if code in judged)
+            score = old_score
+        score = None if score is None or pd.isna(score) else float(score)
+        if process_id in changed_set or text != old_text or score != old_score:  # the changed: a new stamp
+            coverage_rows.append((process_id, text, score, stamp))
+
+    for code, ids in gone.items():
+        for chunk in _chunks(sorted(ids)):
+            session.execute(delete(FlagResult).where(FlagResult.code == code, FlagResult.process_id.in_(chunk)))
+    for chunk in _chunks(sorted(r[0] for r in coverage_rows)):
+        session.execute(delete(FlagCoverage).where(FlagCoverage.process_id.in_(chunk)))
+    _insert(session, "flag_result", ("process_id", "code", "outcome", "evidence", "computed_at"), fired_rows)
+    _insert(session, "flag_coverage", ("process_id", "outcomes", "transparency", "computed_at"), coverage_rows)
+    report.written = len(
+        {r[0] for r in fired_rows} | {r[0] for r in coverage_rows} | {i for ids in gone.values() for i in ids}
+    )
+    report.rows = len(fired_rows) + len(coverage_rows) + sum(len(ids) for ids in gone.values())
+    report.processes = int(session.scalar(select(func.count()).select_from(Process)) or 0)
+    _drift(session, report)
+    report.seconds["write"] = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _drift(session: Session, report: FlagReport) -> None:
+    """How many processes were rewritten since the fences were computed (the full computation stamps them all
+    alike): beyond DRIFT of them, `fences_moved` says a full computation is due."""
+    report.fences_at = session.scalar(select(func.min(FlagFence.computed_at)))
+    if report.fences_at is None or not report.processes:
+        return
+    since = session.scalar(
+        select(func.count()).select_from(FlagCoverage).where(FlagCoverage.computed_at > report.fences_at)
+    )
+    report.since = round(int(since or 0) / report.processes, 4)
+    report.fences_moved = report.since > DRIFT
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -96,6 +96,36 @@ def tukey(values: pd.Series, *, minimum: int, configured: Any = "computed", side
     return Fence(q1, q3, lower, upper, int(len(values)), configured=given)
 
 
+def kept(data: FlagData, code: str, name: str) -> dict[str, Any] | None:
+    """The fence stored by the last full computation, when the data holds only some processes (an update after
+    a load): a fence over part of the data set would not be the data set's. None when no fence was stored."""
+    return (data.fences or {}).get(code, {}).get(name)
+
+
+def fence_of(
+    data: FlagData, code: str, name: str, values: pd.Series, *, minimum: int, configured: Any, side: str = "upper"
+) -> Fence | None:
+    """`tukey` over `values` for a full computation, else the stored fence (see `kept`)."""
+    if data.fences is None:
+        return tukey(values, minimum=minimum, configured=configured, side=side)
+    stored = kept(data, code, name)
+    if not stored:
+        return None
+
+    def number(key: str) -> float:
+        value = stored.get(key)
+        return math.nan if value is None else float(value)
+
+    return Fence(
+        number("q1"),
+        number("q3"),
+        number("lower"),
+        number("upper"),
+        int(stored.get("count") or 0),
+        configured=bool(stored.get("configured")),
+    )
+
+
 def money(units: Any, currency: Any) -> dict[str, str] | None:
     """An amount in units of 10^-4 as evidence: its exact text and currency."""
     if units is None or (isinstance(units, float) and math.isnan(units)) or pd.isna(units):

@@ -3,12 +3,12 @@ table (never the compiled JSON), so a million processes fit in memory and every 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Text, and_, func, select, type_coerce
+from sqlalchemy import Text, and_, func, null, select, type_coerce
 from sqlalchemy.orm import Session
 
 from portal.domain.headline import COUNTED
@@ -48,6 +48,9 @@ class FlagData:
     buyer_awards: pd.DataFrame
     supplier_awards: pd.DataFrame
     names: dict[int, str]  # entity id -> name
+    # For an update after a load (the data of some processes only): the stored fences, code -> name -> value,
+    # which the indicators compare with instead of fences over the part read. None: the whole data set.
+    fences: dict[str, dict[str, Any]] | None = None
     # Frames several indicators derive alike (the winning bids, ...), computed once per computation.
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -60,9 +63,21 @@ class FlagData:
         return self.processes.loc[list(process_ids), "ocid"]
 
 
-def _frame(session: Session, query: Any, names: list[str]) -> pd.DataFrame:
-    rows = session.connection().execute(query).all()
-    return pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(columns=names)
+CHUNK = 5000  # ids per IN list
+
+
+def _frame(
+    session: Session, query: Any, names: list[str], by: Any = None, ids: list[int] | None = None
+) -> pd.DataFrame:
+    """The query's rows as a frame; with `ids`, only the rows whose `by` column is one of them."""
+    if ids is None:
+        rows = session.connection().execute(query).all()
+    else:
+        rows = []
+        for start in range(0, len(ids), CHUNK):
+            rows += session.connection().execute(query.where(by.in_(ids[start : start + CHUNK]))).all()
+    # As plain tuples: pandas reads the rows' own type several times slower.
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=names) if rows else pd.DataFrame(columns=names)
 
 
 def _text(column: Any) -> Any:
@@ -97,53 +112,92 @@ def _vendor_rows(
     return buyers, rows
 
 
-def load_data(session: Session) -> FlagData:
-    """Every process's rows. Dates become UTC timestamps (a date pandas cannot hold, such as year 0201, becomes
-    missing: the indicator reading it says not enough data)."""
+def _names(session: Session, *entities: pd.Series | None) -> dict[int, str]:
+    """Entity id -> name: of every entity, or of those named in `entities`."""
+    query = select(Vendor.id, Vendor.name)
+    if entities[0] is None:
+        return {int(i): str(n) for i, n in session.execute(query).all()}
+    wanted = sorted({int(i) for e in entities if e is not None for i in e.dropna().unique()})
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        found.update((int(i), str(n)) for i, n in session.execute(query.where(Vendor.id.in_(chunk))).all())
+    return found
+
+
+def _ids(values: Collection[int] | None) -> list[int] | None:
+    return None if values is None else sorted({int(i) for i in values})
+
+
+def load_data(
+    session: Session,
+    process_ids: Collection[int] | None = None,
+    *,
+    whole: Collection[int] | None = None,
+    items: Collection[int] | None = None,
+) -> FlagData:
+    """Every process's rows, or with `process_ids` those processes' rows only. With `whole` too, only those
+    processes' rows are read whole; of the others, what the indicators comparing within buyers, suppliers and
+    tenderers read: their buyer, method and category, awards, suppliers and bids, and their items if in `items`.
+    Dates become UTC timestamps (a date pandas cannot hold, such as year 0201, becomes missing: the indicator
+    reading it says not enough data)."""
+    ids = _ids(process_ids)
+    complete = ids if whole is None else _ids(whole)
+    others = None if whole is None or ids is None else sorted(set(ids) - set(complete or []))
     buyer = select(VendorParty.party_id, VendorParty.vendor_id).where(VendorParty.kind == EntityKind.BUYER).subquery()
-    processes = _frame(
-        session,
-        select(
-            Process.id,
-            Process.ocid,
-            Process.buyer_id,
-            buyer.c.vendor_id,
-            Process.procurement_method,
-            Process.title,
-            Process.description,
-            Process.value_units,
-            Tender.process_id,
-            Tender.status,
-            Tender.procurement_method,
-            Tender.main_category,
-            Tender.number_of_tenderers,
-            _text(Tender.period_start),
-            _text(Tender.period_end),
-            Tender.value_units,
-            Tender.value_currency,
+
+    def process_rows(narrow: bool) -> Any:
+        def detail(column: Any) -> Any:
+            return null() if narrow else column
+
+        return (
+            select(
+                Process.id,
+                Process.ocid,
+                Process.buyer_id,
+                buyer.c.vendor_id,
+                Process.procurement_method,
+                detail(Process.title),
+                detail(Process.description),
+                detail(Process.value_units),
+                Tender.process_id,
+                detail(Tender.status),
+                Tender.procurement_method,
+                Tender.main_category,
+                detail(Tender.number_of_tenderers),
+                detail(_text(Tender.period_start)),
+                detail(_text(Tender.period_end)),
+                detail(Tender.value_units),
+                detail(Tender.value_currency),
+            )
+            .outerjoin(Tender, Tender.process_id == Process.id)
+            .outerjoin(buyer, buyer.c.party_id == Process.buyer_id)
         )
-        .outerjoin(Tender, Tender.process_id == Process.id)
-        .outerjoin(buyer, buyer.c.party_id == Process.buyer_id),
-        [
-            "process_id",
-            "ocid",
-            "buyer_party",
-            "buyer",
-            "process_method",
-            "title",
-            "description",
-            "value_units",
-            "tender_row",
-            "tender_status",
-            "tender_method",
-            "category",
-            "number_of_tenderers",
-            "period_start",
-            "period_end",
-            "tender_units",
-            "tender_currency",
-        ],
-    )
+
+    process_names = [
+        "process_id",
+        "ocid",
+        "buyer_party",
+        "buyer",
+        "process_method",
+        "title",
+        "description",
+        "value_units",
+        "tender_row",
+        "tender_status",
+        "tender_method",
+        "category",
+        "number_of_tenderers",
+        "period_start",
+        "period_end",
+        "tender_units",
+        "tender_currency",
+    ]
+    processes = _frame(session, process_rows(False), process_names, Process.id, complete)
+    if others:
+        processes = pd.concat([processes, _frame(session, process_rows(True), process_names, Process.id, others)])
+    if ids is not None:  # read in chunks: in the order the whole read gives
+        processes = processes.sort_values("process_id", kind="stable")
     processes["has_tender"] = processes["tender_row"].notna()
     processes["method"] = processes["tender_method"].where(
         processes["tender_method"].notna(), processes["process_method"]
@@ -165,8 +219,12 @@ def load_data(session: Session) -> FlagData:
             _text(Award.date),
         ),
         ["award_row", "process_id", "award_id", "status", "units", "currency", "date"],
+        Award.process_id,
+        ids,
     )
     awards["date"] = _utc(awards["date"])
+    if ids is not None:
+        awards = awards.sort_values("award_row", kind="stable")
     supplier = (
         select(VendorParty.party_id, VendorParty.vendor_id).where(VendorParty.kind == EntityKind.SUPPLIER).subquery()
     )
@@ -178,7 +236,11 @@ def load_data(session: Session) -> FlagData:
         .join(Award, Award.id == AwardSupplier.award_id)
         .outerjoin(supplier, supplier.c.party_id == AwardSupplier.party_id),
         ["award_row", "process_id", "party_id", "name", "supplier"],
+        Award.process_id,
+        ids,
     )
+    if ids is not None:
+        suppliers = suppliers.sort_values("award_row", kind="stable")
     contracts = _frame(
         session,
         select(
@@ -191,11 +253,15 @@ def load_data(session: Session) -> FlagData:
             Contract.date_signed,
         ),
         ["process_id", "contract_id", "award_id", "status", "units", "currency", "date_signed"],
+        Contract.process_id,
+        complete,
     )
     amendments = _frame(
         session,
         select(Amendment.process_id, Amendment.parent, Amendment.parent_id),
         ["process_id", "parent", "parent_id"],
+        Amendment.process_id,
+        complete,
     )
     bids = _frame(
         session,
@@ -203,6 +269,8 @@ def load_data(session: Session) -> FlagData:
             Bid.process_id, Bid.bid_id, Bid.status, Bid.value_units, Bid.value_currency, _text(Bid.date), Bid.tenderers
         ),
         ["process_id", "bid_id", "status", "units", "currency", "date", "tenderers"],
+        Bid.process_id,
+        ids,
     )
     bids["date"] = _utc(bids["date"])
     bids["status"] = bids["status"].replace(READ_AS)
@@ -210,6 +278,8 @@ def load_data(session: Session) -> FlagData:
         session,
         select(Item.process_id, Item.parent, Item.parent_id, Item.classification_scheme, Item.classification_id),
         ["process_id", "parent", "parent_id", "scheme", "classification"],
+        Item.process_id,
+        None if complete is None else sorted(set(complete) | set(_ids(items) or [])),
     )
     tenderers = _frame(
         session,
@@ -217,9 +287,11 @@ def load_data(session: Session) -> FlagData:
         .where(and_(ProcessParty.role == PartyRole.TENDERER))
         .group_by(ProcessParty.process_id),
         ["process_id", "count"],
+        ProcessParty.process_id,
+        complete,
     ).set_index("process_id")["count"]
     buyer_awards, supplier_awards = _vendor_rows(processes, awards, suppliers)
-    names = {int(i): str(n) for i, n in session.execute(select(Vendor.id, Vendor.name)).all()}
+    names = _names(session, None if ids is None else processes["buyer"], None if ids is None else suppliers["supplier"])
     return FlagData(
         processes=processes,
         awards=awards,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, outcome_series
+from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, kept, outcome_series
 from portal.domain.redflags.data import FlagData
 from portal.domain.vendor_figures import methods_of, wins_of
 from portal.vocabulary import FlagOutcome
@@ -33,6 +33,10 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     shares = buyer_shares(data, settings["methods"])
     enough = shares[shares["processes"] >= settings["minimum_processes"]]
     median = float(enough["share"].median()) if len(enough) else None
+    compared = len(enough)
+    if data.fences is not None:  # some processes only: the data set's figures as last computed
+        stored = kept(data, "NONCOMPETITIVE", "buyers") or {}
+        median, compared = stored.get("median_share"), int(stored.get("compared") or 0)
     flagged = enough[enough["share"] >= settings["share"]]
     hit = p[p["buyer"].isin(flagged.index) & p["method"].isin(settings["methods"])]
     evidence = [
@@ -43,14 +47,14 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
             "noncompetitive": int(flagged.loc[b, "noncompetitive"]),
             "processes": int(flagged.loc[b, "processes"]),
             "threshold": settings["share"],
-            "peers": {"buyers_compared": len(enough), "median_share": None if median is None else round(median, 4)},
+            "peers": {"buyers_compared": compared, "median_share": None if median is None else round(median, 4)},
         }
         for b, m in zip(hit["buyer"], hit["method"], strict=True)
     ]
     return Computed(
         fired=fired_frame(hit.index, evidence),
         outcomes=_outcomes(p, enough),
-        fences={"buyers": {"compared": len(enough), "median_share": median}},
+        fences={"buyers": {"compared": compared, "median_share": median}},
     )
 
 

@@ -11,10 +11,10 @@ from portal.domain.redflags.base import (
     Computed,
     Indicator,
     combine_outcomes,
+    fence_of,
     fired_frame,
     money,
     outcome_series,
-    tukey,
 )
 from portal.domain.redflags.bids import submitted_bids, winning_bids, with_bids
 from portal.domain.redflags.data import FlagData
@@ -51,9 +51,17 @@ def differences(data: FlagData) -> pd.DataFrame:
     return found.set_index("process_id", drop=False)
 
 
-def outlier(data: FlagData, settings: dict[str, Any], *, side: str) -> Computed:
+def outlier(data: FlagData, settings: dict[str, Any], *, side: str, code: str) -> Computed:
     found = data.once("bid_differences", lambda: differences(data))
-    fence = tukey(found["difference"], minimum=settings["minimum_processes"], configured=settings["fence"], side=side)
+    fence = fence_of(
+        data,
+        code,
+        "difference",
+        found["difference"],
+        minimum=settings["minimum_processes"],
+        configured=settings["fence"],
+        side=side,
+    )
     p = data.processes
     bids = with_bids(data)
     missing = outcome_series(p.index.difference(bids), FlagOutcome.NOT_ENOUGH_DATA)
@@ -96,7 +104,7 @@ def outlier(data: FlagData, settings: dict[str, Any], *, side: str) -> Computed:
 
 
 def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
-    return outlier(data, settings, side="lower")
+    return outlier(data, settings, side="lower", code="R024")
 
 
 INDICATOR = Indicator(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, outcome_series, tukey
+from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fence_of, fired_frame, outcome_series
 from portal.domain.redflags.bids import submitted_bids, winning_bids, with_bids
 from portal.domain.redflags.data import FlagData
 from portal.vocabulary import FlagOutcome
@@ -20,7 +20,7 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     per = bids.groupby("tenderer").agg(submitted=("won", "size"), won=("won", "sum"), name=("tenderers", "first"))
     per = per[per["submitted"] >= settings["minimum_submitted_bids"]]
     per["ratio"] = per["won"] / per["submitted"]
-    fence = tukey(per["ratio"], minimum=2, configured=settings["fence"], side="lower")
+    fence = fence_of(data, "R025", "win_ratio", per["ratio"], minimum=2, configured=settings["fence"], side="lower")
     missing = outcome_series(p.index.difference(with_bids(data)), FlagOutcome.NOT_ENOUGH_DATA)
     if fence is None:
         return Computed(outcomes=combine_outcomes(missing, outcome_series(p.index, FlagOutcome.NOT_ENOUGH_DATA)))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, outcome_series, tukey
+from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fence_of, fired_frame, outcome_series
 from portal.domain.redflags.bids import submitted_bids, with_bids
 from portal.domain.redflags.data import FlagData
 from portal.vocabulary import FlagOutcome
@@ -40,7 +40,7 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     )
     by_buyer = by_buyer[by_buyer["processes"] >= settings["minimum_processes"]]
     by_buyer["ratio"] = by_buyer["disqualified"] / by_buyer["submitted"]
-    fence = tukey(by_buyer["ratio"], minimum=2, configured=settings["fence"])
+    fence = fence_of(data, "R038", "buyer_ratio", by_buyer["ratio"], minimum=2, configured=settings["fence"])
     if fence is not None:
         fences["buyer_ratio"] = buyer_fence = fence.as_json()
         flagged = by_buyer[(by_buyer["ratio"] >= fence.upper) & (by_buyer["ratio"] > 0)]
@@ -62,7 +62,7 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     )
     by_tenderer = by_tenderer[by_tenderer["submitted"] >= settings["minimum_submitted_bids"]]
     by_tenderer["ratio"] = by_tenderer["disqualified"] / by_tenderer["submitted"]
-    fence = tukey(by_tenderer["ratio"], minimum=2, configured=settings["fence"])
+    fence = fence_of(data, "R038", "tenderer_ratio", by_tenderer["ratio"], minimum=2, configured=settings["fence"])
     if fence is not None:
         fences["tenderer_ratio"] = tenderer_fence = fence.as_json()
         flagged = by_tenderer[(by_tenderer["ratio"] >= fence.upper) & (by_tenderer["ratio"] > 0)]

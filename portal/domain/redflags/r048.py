@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fired_frame, outcome_series, tukey
+from portal.domain.redflags.base import Computed, Indicator, combine_outcomes, fence_of, fired_frame, outcome_series
 from portal.domain.redflags.data import FlagData
 from portal.vocabulary import FlagOutcome
 
@@ -41,7 +41,9 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     p = data.processes
     found = varieties(data, int(settings["digits"]))
     per = found.groupby("key").agg(variety=("level", "nunique"), name=("name", "first"))
-    fence = tukey(per["variety"], minimum=settings["minimum_suppliers"], configured=settings["fence"])
+    fence = fence_of(
+        data, "R048", "variety", per["variety"], minimum=settings["minimum_suppliers"], configured=settings["fence"]
+    )
     classified = found["process_id"].unique()
     missing = outcome_series(p.index.difference(classified), FlagOutcome.NOT_ENOUGH_DATA)
     if fence is None:

@@ -10,7 +10,7 @@ from portal.domain.redflags.r024 import outlier
 
 
 def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
-    return outlier(data, settings, side="upper")
+    return outlier(data, settings, side="upper", code="R058")
 
 
 INDICATOR = Indicator(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from portal.domain.redflags.base import Computed, Indicator, fired_frame
+from portal.domain.redflags.base import Computed, Indicator, fired_frame, kept
 from portal.domain.redflags.data import FlagData
 from portal.domain.redflags.r018 import tenderer_counts
 
@@ -62,6 +62,10 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
     present = presence(data)
     score = present.mean(axis=1)
     mean = float(score.mean()) if len(score) else None
+    processes = int(len(score))
+    if data.fences is not None:  # some processes only: the data set's figures as last computed
+        stored = kept(data, "TRANSPARENCY", "score") or {}
+        mean, processes = stored.get("mean"), int(stored.get("processes") or 0)
     low = present[score < settings["score"]]
     fields = list(KEY_FIELDS)
     evidence = [
@@ -70,13 +74,11 @@ def compute(data: FlagData, settings: dict[str, Any]) -> Computed:
             "missing": [f for f, has in zip(fields, row, strict=True) if not has],
             "present": [f for f, has in zip(fields, row, strict=True) if has],
             "threshold": settings["score"],
-            "peers": {"processes": len(score), "mean_score": None if mean is None else round(mean, 4)},
+            "peers": {"processes": processes, "mean_score": None if mean is None else round(mean, 4)},
         }
         for i, row in zip(low.index, low.itertuples(index=False), strict=True)
     ]
-    return Computed(
-        fired=fired_frame(low.index, evidence), fences={"score": {"mean": mean, "processes": int(len(score))}}
-    )
+    return Computed(fired=fired_frame(low.index, evidence), fences={"score": {"mean": mean, "processes": processes}})
 
 
 INDICATOR = Indicator(
