@@ -9,12 +9,12 @@ currencies are never added together. An award counts towards totals when its sta
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.domain.headline import COUNTED
@@ -408,7 +408,8 @@ def get_entity(
 ) -> Entity:
     """A vendor (or a buyer) with its parties, why each belongs, and its figures. With `latest`, the figures
     come from the totals refreshed after each load where they are current, and `awards` holds only the latest
-    `latest` awards (by date, undated last); otherwise every award, and the figures computed from them."""
+    `latest` awards (by date, undated last; none with 0: pages read theirs with `entity_awards`); otherwise every
+    award, and the figures computed from them."""
     vendor = live_vendor(session, vendor_id, kind)
     parties = [
         (party, evidence, detail)
@@ -444,18 +445,11 @@ def entity_process_ids(session: Session, vendor_id: int, kind: EntityKind) -> li
 def _latest_awards(session: Session, vendor: Vendor, latest: int) -> pd.DataFrame:
     """The rows of the entity's `latest` latest awards (by date, undated last, then the latest row first), as
     the page lists them."""
+    if latest <= 0:  # the page reads its awards a page at a time (`entity_awards`), not here
+        return pd.DataFrame([], columns=COLUMNS).assign(first=pd.Series(dtype=bool))
     kind = EntityKind(vendor.kind)
+    chosen = session.execute(_award_ids(vendor).limit(latest)).all()
     where = _entity_filter(kind, [vendor.id])
-    if kind == EntityKind.SUPPLIER:
-        ids = select(Award.id, Award.date).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
-    else:
-        ids = select(Award.id, Award.date).select_from(Award).join(Process, Process.id == Award.process_id)
-    chosen = session.execute(
-        ids.where(where)
-        .group_by(Award.id, Award.date)
-        .order_by(Award.date.is_(None), Award.date.desc(), Award.id.desc())
-        .limit(latest)
-    ).all()
     return _award_rows(session, and_(where, Award.id.in_([award_id for award_id, _ in chosen])), kind=kind)
 
 
@@ -989,3 +983,85 @@ def vendor_of_party(session: Session, party_id: int, kind: EntityKind = EntityKi
     return session.scalar(
         select(VendorParty.vendor_id).where(VendorParty.party_id == party_id, VendorParty.kind == kind)
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The awards an entity's page lists, a page at a time, and all of them for its CSV twin, a chunk at a time.
+
+ENTITY_AWARDS_PER_PAGE = 50  # awards on a vendor or buyer page: the figures above them count every award
+ENTITY_EXPORT_CHUNK = 1000  # awards read at a time for the whole list
+
+
+@dataclass
+class EntityAward:
+    award: Award
+    ocid: str
+    title: str | None
+    description: str | None
+    suppliers: list[str]  # the award's suppliers, under the names it gives them
+
+
+@dataclass
+class EntityAwards:
+    awards: list[EntityAward]  # this page's, newest first (undated last)
+    award_count: int  # all of the entity's awards
+    page: int = 1
+    pages: int = 1
+
+
+def _award_ids(vendor: Vendor) -> Select:
+    """The entity's award ids (each once), newest first, undated last, then the latest row first."""
+    kind = EntityKind(vendor.kind)
+    if kind == EntityKind.SUPPLIER:
+        ids = select(Award.id, Award.date).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
+    else:
+        ids = select(Award.id, Award.date).select_from(Award).join(Process, Process.id == Award.process_id)
+    return (
+        ids.where(_entity_filter(kind, [vendor.id]))
+        .group_by(Award.id, Award.date)
+        .order_by(Award.date.is_(None), Award.date.desc(), Award.id.desc())
+    )
+
+
+def _entity_awards(session: Session, award_ids: Sequence[int]) -> list[EntityAward]:
+    """These awards with their process's ocid and title and their suppliers' names, in the order given."""
+    if not award_ids:
+        return []
+    rows = session.execute(
+        select(Award, Process.ocid, Process.title, Process.description)
+        .join(Process, Process.id == Award.process_id)
+        .where(Award.id.in_(award_ids))
+    ).all()
+    suppliers: dict[int, list[str]] = {}
+    for award_id, name in session.execute(
+        select(AwardSupplier.award_id, AwardSupplier.name)
+        .where(AwardSupplier.award_id.in_(award_ids))
+        .order_by(AwardSupplier.award_id, AwardSupplier.party_id)
+    ):
+        suppliers.setdefault(award_id, []).append(name)
+    found = {
+        award.id: EntityAward(award, ocid, title, description, suppliers.get(award.id, []))
+        for award, ocid, title, description in rows
+    }
+    return [found[i] for i in award_ids if i in found]
+
+
+def entity_awards(session: Session, vendor: Vendor, *, page: int = 1) -> EntityAwards:
+    """One page of the entity's awards: only that page's rows are read (and the count of all of them)."""
+    ordered = _award_ids(vendor)
+    award_count = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery())) or 0
+    pages = max(1, -(-award_count // ENTITY_AWARDS_PER_PAGE))
+    if not 1 <= page <= pages:
+        raise VendorNotFound(f"this entity's awards fill {pages} pages, not {page}")
+    chosen = session.execute(ordered.limit(ENTITY_AWARDS_PER_PAGE).offset((page - 1) * ENTITY_AWARDS_PER_PAGE)).all()
+    return EntityAwards(_entity_awards(session, [award_id for award_id, _ in chosen]), award_count, page, pages)
+
+
+def all_entity_awards(session: Session, vendor_id: int, kind: EntityKind) -> Iterator[list[EntityAward]]:
+    """Every award of the entity in the page's order, ENTITY_EXPORT_CHUNK at a time: the ids are read whole (a
+    few MB for the largest entity), the rows a chunk at a time, so an export's memory stays flat."""
+    vendor = live_vendor(session, vendor_id, kind, follow=True)
+    ids = [award_id for award_id, _ in session.execute(_award_ids(vendor)).all()]
+    for start in range(0, len(ids), ENTITY_EXPORT_CHUNK):
+        yield _entity_awards(session, ids[start : start + ENTITY_EXPORT_CHUNK])
+        session.expunge_all()  # what was read goes, or the session would hold every row

@@ -135,6 +135,37 @@ def _path_id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": _ID}
 
 
+def _entity_paths(stem: str, kind: str, entity: dict[str, Any], csv: dict[str, Any]) -> dict[str, Any]:
+    """A vendor or buyer entity's twins: its figures with one page of its awards, every award as CSV, the
+    processes of one page of awards as OCDS packages (`links.next` leads on), its totals by year as CSV."""
+    paged = [_path_id("vendor_id"), {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}]
+    return {
+        f"/{stem}/{{vendor_id}}.json": _get(
+            f"A {kind} entity's figures and one page of its awards (`award_list`, `next`)",
+            {"200": entity, "404": _ERROR},
+            paged,
+        ),
+        f"/{stem}/{{vendor_id}}.csv": _get(
+            f"Every award of a {kind} entity, as CSV", {"200": csv, "404": _PAGE_ERROR}, [_path_id("vendor_id")]
+        ),
+        f"/{stem}/{{vendor_id}}/by-year.csv": _get(
+            f"A {kind} entity's totals by year and currency, as CSV",
+            {"200": csv, "404": _PAGE_ERROR},
+            [_path_id("vendor_id")],
+        ),
+        f"/{stem}/{{vendor_id}}/releases.json": _get(
+            f"The processes of one page of a {kind} entity's awards as an OCDS release package",
+            {"200": _json("An OCDS release package.", _PACKAGE), "404": _ERROR},
+            paged,
+        ),
+        f"/{stem}/{{vendor_id}}/records.json": _get(
+            f"The processes of one page of a {kind} entity's awards as an OCDS record package",
+            {"200": _json("An OCDS record package.", _PACKAGE), "404": _ERROR},
+            paged,
+        ),
+    }
+
+
 def document() -> dict[str, Any]:
     csv = {"description": "CSV, streamed.", "content": {"text/csv": {"schema": _TEXT}}}
     entity = _json("An entity's figures.", {"type": "object", "required": ["id", "name", "kind"]})
@@ -178,12 +209,8 @@ def document() -> dict[str, Any]:
             "/supplier/{party_id}.csv": _get(
                 "Every award of a supplier, as CSV", {"200": csv, "404": _PAGE_ERROR}, [_path_id("party_id")]
             ),
-            "/buyer/{vendor_id}.json": _get(
-                "A buyer entity's figures", {"200": entity, "404": _ERROR}, [_path_id("vendor_id")]
-            ),
-            "/vendor/{vendor_id}.json": _get(
-                "A supplier entity's figures", {"200": entity, "404": _ERROR}, [_path_id("vendor_id")]
-            ),
+            **_entity_paths("buyer", "buyer", entity, csv),
+            **_entity_paths("vendor", "supplier", entity, csv),
             "/downloads.json": _get(
                 "The whole data's files, with sizes, dates and SHA-256 checksums",
                 {

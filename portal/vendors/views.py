@@ -6,20 +6,20 @@ own page (`/supplier/<party>`) stays where it was and links here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
-import pandas as pd
-from flask import Blueprint, Response, current_app, redirect, request, url_for
+from flask import Blueprint, Response, current_app, redirect, request, stream_with_context, url_for
 from flask_babel import format_percent
 
 from portal.db import get_session
+from portal.domain.attribution import Terms, as_columns, terms_of
 from portal.domain.concerns import buyer_responsiveness
-from portal.domain.ocds import from_units
+from portal.domain.derive import whole_title
+from portal.domain.languages import content_languages
+from portal.domain.packages import record_package, release_package
 from portal.domain.redflags import EntityFlags, entity_flags
 from portal.domain.vendor_figures import (
     MAX_COMPARED,
@@ -27,23 +27,36 @@ from portal.domain.vendor_figures import (
     Comparison,
     CurrencyFigures,
     Entity,
+    EntityAward,
     Moved,
     VendorFigures,
     VendorNotFound,
+    all_entity_awards,
     compare_vendors,
+    entity_awards,
     entity_process_ids,
     find_vendors,
     get_entity,
+    live_vendor,
     names_of,
     vendors_of_processes,
 )
-from portal.render import MAX_ID, error_response, page_route, render
+from portal.render import (
+    MAX_ID,
+    csv_response,
+    csv_rows,
+    dumps,
+    error_response,
+    page_route,
+    render,
+    requested_format,
+    url_with,
+)
 from portal.vocabulary import EntityKind
 from search_index.query import search_processes
 
 blueprint = Blueprint("vendors", __name__)
 ID = f"int(max={MAX_ID})"
-AWARDS_SHOWN = 200  # the page lists the latest awards; the JSON and CSV twins carry the figures
 SEARCH_RESULTS_COMPARED = 500  # search results read to find the suppliers winning most among them
 
 
@@ -62,7 +75,9 @@ def moved(error: Moved) -> Response:
     """A merged or split entity's address leads to where its parties went, in the same format."""
     endpoint = request.endpoint or "vendors.vendor"
     args = {**(request.view_args or {}), "vendor_id": error.vendor_id}
-    return redirect(url_for(endpoint, **args), code=301)  # type: ignore[return-value]
+    page = request.args.get("page", "")  # a page of the awards, or of a package, stays that page
+    query = f"?{urlencode({'page': page})}" if page.isascii() and page.isdigit() else ""
+    return redirect(url_for(endpoint, **args) + query, code=301)  # type: ignore[return-value]
 
 
 @blueprint.app_template_filter("percent")
@@ -155,39 +170,74 @@ def entity_data(entity: Entity, kind: EntityKind, flags: EntityFlags | None = No
     }
 
 
+def _page_number() -> int:
+    try:
+        return int(request.args.get("page", 1))
+    except ValueError:
+        return 1
+
+
+def award_row(a: EntityAward, languages: dict[str, str], terms: dict[str, list[Terms]]) -> dict[str, Any]:
+    """One award as the JSON twin lists it and the CSV twin writes it (the columns of AWARD_COLUMNS)."""
+    return {
+        "ocid": a.ocid,
+        "title": whole_title(a.title, a.description),
+        "language": languages.get(a.ocid),
+        "award_id": a.award.award_id,
+        "date": a.award.date,
+        "value": _money(a.award.value_amount, a.award.value_currency),
+        "suppliers": "; ".join(a.suppliers),
+        "url": url_for("public.process", ocid=a.ocid),
+        **as_columns(terms.get(a.ocid, [])),
+    }
+
+
+AWARD_COLUMNS = (
+    *("ocid", "title", "language", "award_id", "date", "value.amount", "value.currency"),
+    *("suppliers", "url", "source", "licence", "attribution"),
+)
+
+
+def _export(kind: EntityKind, vendor_id: int) -> Response:
+    """Every award of the entity as CSV, streamed a chunk at a time (the page lists ENTITY_AWARDS_PER_PAGE)."""
+    live_vendor(get_session(), vendor_id, kind)  # unknown: 404; merged or split away: a redirect (`moved`)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        # The view's session is closed when it returns: the stream asks for its own, closed when it ends.
+        session = get_session()
+        for chunk in all_entity_awards(session, vendor_id, kind):
+            ocids = [a.ocid for a in chunk]
+            languages = content_languages(session, ocids=ocids)
+            terms = terms_of(session, ocids)
+            yield from (award_row(a, languages, terms) for a in chunk)
+
+    return csv_response(rows(), AWARD_COLUMNS, f"{kind}-awards.csv")
+
+
 def _page(kind: EntityKind, vendor_id: int) -> Response:
-    entity = get_entity(get_session(), vendor_id, kind=kind, latest=AWARDS_SHOWN)
-    flags = entity_flags(get_session(), process_ids=entity_process_ids(get_session(), entity.vendor.id, kind))
-    awards = entity.awards.sort_values(["award_date", "award_row"], ascending=False, na_position="last")
-    awards = awards.drop_duplicates("award_row").head(AWARDS_SHOWN)
-    shown = [
-        AwardRow(
-            ocid=a.ocid,
-            title=a.title,
-            date=None if pd.isna(a.award_date) else a.award_date,
-            amount=None if pd.isna(a.units) else from_units(int(a.units)),
-            currency=a.currency or None,
-        )
-        for a in awards.itertuples(index=False)
-    ]
-    return render(
-        "vendors/entity.html",
-        partial(entity_data, entity, kind, flags),
-        table="by_year",
-        entity=entity,
-        flags=flags,
-        kind=kind,
-        awards=shown,
-    )
+    if requested_format() == "csv":
+        return _export(kind, vendor_id)
+    session = get_session()
+    entity = get_entity(session, vendor_id, kind=kind, latest=0)
+    listed = entity_awards(session, entity.vendor, page=_page_number())
+    flags = entity_flags(session, process_ids=entity_process_ids(session, entity.vendor.id, kind))
+    ocids = [a.ocid for a in listed.awards]
+    wanted = requested_format() != "html"
+    languages = content_languages(session, ocids=ocids) if wanted else {}
+    terms = terms_of(session, ocids) if wanted else {}
 
+    def data() -> dict[str, Any]:
+        return {
+            **entity_data(entity, kind, flags),
+            "award_count": listed.award_count,
+            "page": listed.page,
+            "pages": listed.pages,
+            "next": url_with(page=listed.page + 1) if listed.page < listed.pages else None,
+            # `awards` is the figures' count: the list is `award_list`, `award_count` rows over `pages` pages.
+            "award_list": [award_row(a, languages, terms) for a in listed.awards],
+        }
 
-@dataclass
-class AwardRow:
-    ocid: str
-    title: str | None
-    date: datetime | None
-    amount: Decimal | None
-    currency: str | None
+    return render("vendors/entity.html", data, entity=entity, flags=flags, kind=kind, listed=listed)
 
 
 @page_route(blueprint, f"/vendor/<{ID}:vendor_id>", csv=True)
@@ -198,6 +248,50 @@ def vendor(vendor_id: int) -> Response:
 @page_route(blueprint, f"/buyer/<{ID}:vendor_id>", csv=True)
 def buyer(vendor_id: int) -> Response:
     return _page(EntityKind.BUYER, vendor_id)
+
+
+BY_YEAR_COLUMNS = ("year", "currency", "awarded", "contracted", "awards")
+
+
+@blueprint.get(f"/vendor/<{ID}:vendor_id>/by-year.csv", defaults={"kind": "supplier"}, endpoint="vendor_by_year")
+@blueprint.get(f"/buyer/<{ID}:vendor_id>/by-year.csv", defaults={"kind": "buyer"}, endpoint="buyer_by_year")
+def by_year(vendor_id: int, kind: str) -> Response:
+    """The entity's awarded and contracted totals by year and currency (the page's charts) as CSV."""
+    entity = get_entity(get_session(), vendor_id, kind=EntityKind(kind), latest=0)
+    rows = figures_data(entity.figures)["by_year"]
+    response = Response(stream_with_context(csv_rows(rows, BY_YEAR_COLUMNS)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'inline; filename="{kind}-by-year.csv"'
+    return response
+
+
+@blueprint.get(f"/vendor/<{ID}:vendor_id>/releases.json", defaults={"kind": "releases"}, endpoint="vendor_releases")
+@blueprint.get(f"/vendor/<{ID}:vendor_id>/records.json", defaults={"kind": "records"}, endpoint="vendor_records")
+def vendor_ocds(vendor_id: int, kind: str) -> Response:
+    """The processes of one page of the supplier's awards (as on its page) as an OCDS release or record package."""
+    return _ocds(EntityKind.SUPPLIER, vendor_id, kind)
+
+
+@blueprint.get(f"/buyer/<{ID}:vendor_id>/releases.json", defaults={"kind": "releases"}, endpoint="buyer_releases")
+@blueprint.get(f"/buyer/<{ID}:vendor_id>/records.json", defaults={"kind": "records"}, endpoint="buyer_records")
+def buyer_ocds(vendor_id: int, kind: str) -> Response:
+    """The processes of one page of the buyer's awards (as on its page) as an OCDS release or record package."""
+    return _ocds(EntityKind.BUYER, vendor_id, kind)
+
+
+def _ocds(entity_kind: EntityKind, vendor_id: int, kind: str) -> Response:
+    session = get_session()
+    listed = entity_awards(session, live_vendor(session, vendor_id, entity_kind), page=_page_number())
+    ocids = list(dict.fromkeys(a.ocid for a in listed.awards))
+    next_url = url_with(page=listed.page + 1) if listed.page < listed.pages else None
+    if kind == "releases":
+        package = release_package(session, ocids=ocids, uri=url_with(), next_url=next_url)
+    else:
+
+        def release_url(ocid: str, row_id: int) -> str:
+            return url_for("public.release", ocid=ocid, row_id=row_id)
+
+        package = record_package(session, ocids=ocids, uri=url_with(), release_url=release_url, next_url=next_url)
+    return Response(dumps(package), mimetype="application/json")
 
 
 def _ids(name: str) -> list[int]:

@@ -120,6 +120,13 @@ ROUTES = sorted(
         "/downloads.json",
         "/downloads.csv",
         "/downloads/<name>",
+        # Vendor and buyer entities: OCDS packages of a page of their awards, totals by year
+        "/vendor/<int(max=2147483647):vendor_id>/releases.json",
+        "/vendor/<int(max=2147483647):vendor_id>/records.json",
+        "/vendor/<int(max=2147483647):vendor_id>/by-year.csv",
+        "/buyer/<int(max=2147483647):vendor_id>/releases.json",
+        "/buyer/<int(max=2147483647):vendor_id>/records.json",
+        "/buyer/<int(max=2147483647):vendor_id>/by-year.csv",
     ]
 )
 

@@ -50,7 +50,7 @@ def test_a_vendor_page_explains_its_merges_and_draws_its_figures(client, vendors
         "increase": "20.00",
     }
     assert [p["evidence"] for p in data["parties"]] == ["published", "identifier", "name"]
-    rows = list(csv.DictReader(io.StringIO(client.get(f"/vendor/{ids['acme']}.csv").get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(client.get(f"/vendor/{ids['acme']}/by-year.csv").get_data(as_text=True))))
     assert [(r["year"], r["awarded"]) for r in rows] == [("2020", "100.00"), ("2021", "50.00"), ("2022", "30.00")]
     assert 'rel="alternate"' in page.headers["Link"]
 

@@ -71,7 +71,8 @@ def test_pages_from_stored_totals_equal_the_pages_computed(app, client, vendors_
     with vendors_loaded() as session:
         acme = vendor_of(session, A, "ACME Corp.").vendor_id
         works = vendor_of(session, A, "Public Works Department", EntityKind.BUYER).vendor_id
-    paths = [f"/vendor/{acme}.json", f"/vendor/{acme}.csv", f"/buyer/{works}.json", f"/buyer/{works}.csv"]
+    paths = [f"/vendor/{acme}.json", f"/vendor/{acme}.csv", f"/vendor/{acme}/by-year.csv"]
+    paths += [f"/buyer/{works}.json", f"/buyer/{works}.csv", f"/buyer/{works}/by-year.csv"]
     computed = {path: client.get(path).get_data(as_text=True) for path in paths}
     assert app.test_cli_runner().invoke(cli, ["vendors", "totals"]).exit_code == 0
     with vendors_loaded() as session:
