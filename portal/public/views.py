@@ -138,8 +138,9 @@ def home() -> Response:
 
 
 def _page_number() -> int:
+    """The `page` asked for: 1 when it is not a number, nor a page (0, negative)."""
     try:
-        return int(request.args.get("page", 1))
+        return max(1, int(request.args.get("page", 1)))
     except ValueError:
         return 1
 

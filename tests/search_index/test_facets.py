@@ -10,8 +10,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from portal.models import Award, AwardSupplier, Party, Process
+from portal.domain.redflags import recompute_flags
+from portal.models import Award, AwardSupplier, FlagResult, Party, Process
 from search_index.columns import AMOUNT_BANDS, FACETS, Filters
+from search_index.indexer import rebuild
 from search_index.query import SearchIndex, search_processes
 from tests.conftest import DEMO_DATA
 
@@ -52,12 +54,18 @@ def sql_counts(session, ocids: set[str] | None = None) -> dict[str, Counter]:
         found = sum(1 for ocid in session.scalars(query) if ocids is None or ocid in ocids)
         if found:
             counts["amount_band"][band] = found
+    for ocid, code in session.execute(select(Process.ocid, FlagResult.code).join(FlagResult)):
+        if ocids is None or ocid in ocids:
+            counts["flag"][code] += 1
     return counts
 
 
 @pytest.fixture
-def index(app, load):
+def index(app, load, sessions):
     load(DEMO_DATA)
+    with sessions.begin() as session:  # red flags, as after every load; the rebuild takes them in
+        recompute_flags(session)
+    rebuild(sessions, app.config["INDEX_DIR"])
     return SearchIndex(app.config["INDEX_DIR"])
 
 
