@@ -176,6 +176,13 @@ def demo() -> None:
     upgrade_database(current_app.config["DATABASE_URL"])
     failed = ingest_and_index(current_app, str(demo_data_folder()), DEMO_SOURCE)
     failed |= run_sources_and_index(current_app, load_sources(demo_sources_file()))
+    # The loads above updated the red flags incrementally, against fences computed from the first of them: with
+    # everything loaded, compute them over the whole set, and rebuild the small index so search shows them.
+    sessions = current_app.extensions["portal.sessions"]
+    with sessions.begin() as session:
+        echo_flags(recompute_flags(session))
+    rebuild(sessions, current_app.config["INDEX_DIR"])
+    click.echo("search index: rebuilt with the red flags over the whole demo set")
     sys.exit(failed)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from portal.cli import cli
-from portal.models import Process
+from portal.models import FlagResult, Process
 from portal.resources import demo_sources_file
 
 
@@ -61,6 +61,14 @@ def test_demo_loads_the_registers_beside_the_ocds_files(database_url, tmp_path):
     assert chicago == 144
     page = app.test_client().get("/process/x-chicago-contracts-21600").get_data(as_text=True)
     assert "PROPERTY LEASE (revision 15): -4937.20 USD" in page
+    # The red flags end computed over the whole demo set (no full computation left due), and search finds them.
+    assert "run `portal flags recompute`" not in result.output.rsplit("red flags:", 1)[1]
+    with app.extensions["portal.sessions"]() as session:
+        fired = session.execute(select(FlagResult.code, func.count()).group_by(FlagResult.code)).all()
+    assert fired
+    for code, count in fired:
+        found = app.test_client().get("/search.json", query_string={"flag": code}).get_json()
+        assert found["total"] == count, code
     app.extensions["portal.engine"].dispose()
 
 
