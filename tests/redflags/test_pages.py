@@ -44,6 +44,9 @@ def test_the_process_page_shows_each_fired_flag_with_its_evidence(app, client, l
     page = client.get("/process/ocds-flags0-1").get_data(as_text=True)
     assert 'data-flag="R003"' in page and 'data-flag="R018"' in page
     assert "threshold days" in page and "15.0" in page
+    # A figure made of named parts (the tender period) reads as words, not as a JSON object.
+    period = page.split("<dt>tender period</dt>", 1)[1].split("</dd>", 1)[0]
+    assert "start: " in period and "end: " in period and "{" not in period
     assert 'href="/methodology/R003"' in page
     assert 'data-flag="R003"' not in client.get("/process/ocds-flags0-2").get_data(as_text=True)
     twin = client.get("/process/ocds-flags0-1.json").get_json()["red_flags"]
