@@ -21,13 +21,16 @@ import sys
 import time
 from pathlib import Path
 
-CHICAGO = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "csv" / "chicago" / "chicago-contracts-sample-20k.csv"
-)
+ROOT = Path(__file__).resolve().parents[1]
+CHICAGO = ROOT.parent / "shared" / "data" / "csv" / "chicago" / "chicago-contracts-sample-20k.csv"
+# Without ../shared (a fresh clone), the demo's slice of the same export, with the same columns.
+CHICAGO_DEMO = ROOT / "portal" / "demo_data" / "registers" / "chicago-contracts-slice.csv"
 
 
 def make_register(rows: int, path: Path) -> Path:
-    with open(CHICAGO, encoding="utf-8", newline="") as stream:
+    """A register of `rows` rows repeating the Chicago export (each copy's contract numbers suffixed)."""
+    source = CHICAGO if CHICAGO.exists() else CHICAGO_DEMO
+    with open(source, encoding="utf-8", newline="") as stream:
         header, *body = list(csv.reader(stream))
     with open(path, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
