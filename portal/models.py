@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -609,6 +610,11 @@ class VendorTotal(Base):
     parties: Mapped[str] = mapped_column(String(64))
     figures: Mapped[dict] = mapped_column(JSON)
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A supplier's processes as sorted 64-bit process ids (`portal.domain.vendor_figures.process_set`): those it
+    # tendered in or was a supplier of, and those it won an award in. A comparison intersects them rather than
+    # joining every party of every process in SQL. Read only when asked for (a large vendor's are a few MB).
+    competed: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    won: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
@@ -40,6 +41,8 @@ MAX_COMPARED = 6  # vendors side by side: more do not fit a table on a phone, no
 MIN_COMPARED = 2
 SCOPE_LIMIT = 200  # vendors listed for a buyer or a category (the largest first); the shares count them all
 NOT_PUBLISHED = "not published"
+RIVAL_ROLES = (PartyRole.TENDERER, PartyRole.SUPPLIER)  # who competed: tenderers and those awarded
+RIVALRY_EXAMPLES = 20  # processes named per pair of rivals: the latest loaded
 CHUNK = 5000  # ids per IN list: under SQLite's limit of bound parameters, few round trips
 COLUMNS = [
     "vendor_id",
@@ -434,7 +437,17 @@ def get_entity(
 
 def entity_process_ids(session: Session, vendor_id: int, kind: EntityKind) -> list[int]:
     """Every process in which the entity won an award (a supplier) or awarded one (a buyer): what its red-flag
-    counts are taken over, whatever number of awards its page lists."""
+    counts are taken over, whatever number of awards its page lists. Read from its stored totals where they
+    are current (a large vendor's are a hundred thousand processes)."""
+    stored = session.execute(
+        select(VendorTotal.parties, VendorTotal.won).where(VendorTotal.vendor_id == vendor_id)
+    ).first()
+    if stored is not None and stored.won is not None:
+        party_ids = session.scalars(
+            select(VendorParty.party_id).where(VendorParty.vendor_id == vendor_id, VendorParty.kind == kind)
+        )
+        if stored.parties == _digest(party_ids):
+            return read_process_set(stored.won).tolist()
     if kind == EntityKind.SUPPLIER:
         query = select(Award.process_id).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
     else:
@@ -508,6 +521,8 @@ def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[i
         ]
         if years:
             session.execute(insert(VendorYearTotal), years)
+        won = _sets_by_vendor(awards["vendor_id"], awards["process_id"])
+        competed = _competed_sets(session, chunk) if kind == EntityKind.SUPPLIER else {}
         # Award rows per currency (every row, counted or not), for the order of a comparison's columns.
         named = awards[awards["currency"] != ""].groupby(["vendor_id", "currency"]).size()
         currency_rows: dict[int, dict[str, int]] = {v: {} for v in chunk}
@@ -520,11 +535,53 @@ def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[i
                     "vendor_id": f.vendor_id,
                     "parties": _digest(parties[f.vendor_id]),
                     "figures": _rest(f) | {"currency_rows": currency_rows[f.vendor_id]},
+                    "won": won.get(f.vendor_id, EMPTY_SET),
+                    "competed": competed.get(f.vendor_id, EMPTY_SET) if kind == EntityKind.SUPPLIER else None,
                 }
                 for f in figures
             ],
         )
     return len(ids)
+
+
+EMPTY_SET = b""
+
+
+def process_set(ids: np.ndarray) -> bytes:
+    """Process ids as VendorTotal keeps them: sorted, each once, little-endian 64-bit integers."""
+    return np.unique(ids.astype(np.int64)).astype("<i8").tobytes()
+
+
+def read_process_set(stored: bytes) -> np.ndarray:
+    return np.frombuffer(stored, dtype="<i8")
+
+
+def _sets_by_vendor(vendor_ids: pd.Series, process_ids: pd.Series) -> dict[int, bytes]:
+    frame = pd.DataFrame({"vendor_id": vendor_ids, "process_id": process_ids}).dropna()
+    return {
+        int(v): process_set(group.to_numpy(dtype=np.int64)) for v, group in frame.groupby("vendor_id")["process_id"]
+    }
+
+
+def _competed_sets(session: Session, vendor_ids: Sequence[int]) -> dict[int, bytes]:
+    """Per supplier, the processes it tendered in or was a supplier of (as `rivalries_of` reads them)."""
+    rows = (
+        session.connection()
+        .execute(
+            select(VendorParty.vendor_id, ProcessParty.process_id)
+            .join(ProcessParty, ProcessParty.party_id == VendorParty.party_id)
+            .where(
+                VendorParty.kind == EntityKind.SUPPLIER,
+                VendorParty.vendor_id.in_(vendor_ids),
+                ProcessParty.role.in_(RIVAL_ROLES),
+            )
+        )
+        .all()
+    )
+    if not rows:
+        return {}
+    vendors, processes = zip(*rows, strict=True)
+    return _sets_by_vendor(pd.Series(vendors), pd.Series(processes))
 
 
 def _chunks_by_awards(session: Session, kind: EntityKind, ids: list[int]) -> Iterable[list[int]]:
@@ -786,7 +843,7 @@ def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFra
     """Processes where two of the vendors both tendered or were awarded (as published in tenderers, bids'
     tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back.
     Without `awards` (the vendors' award rows), who won is read for the shared processes alone."""
-    roles = (PartyRole.TENDERER, PartyRole.SUPPLIER)
+    roles = RIVAL_ROLES
     first, second = aliased(VendorParty), aliased(VendorParty)
     mine, theirs = aliased(ProcessParty), aliased(ProcessParty)
     rows = session.execute(
@@ -833,12 +890,46 @@ def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFra
             processes=len(shared),
             a_won=sum((a, p) in won for p, _ in shared),
             b_won=sum((b, p) in won for p, _ in shared),
-            ocids=sorted(ocid for _, ocid in shared)[:20],
+            ocids=sorted(ocid for _, ocid in sorted(shared)[-RIVALRY_EXAMPLES:]),
         )
         for (a, b), shared in pairs.items()
     ]
     found.sort(key=lambda r: (-r.processes, r.a, r.b))
     return found
+
+
+def rivalries_from_sets(session: Session, competed: dict[int, np.ndarray], won: dict[int, np.ndarray]) -> list[Rivalry]:
+    """The same as `rivalries_of`, from the vendors' stored process sets: each pair's shared processes are an
+    intersection of two sorted arrays, so the cost grows with the vendors' own processes, not their rivals'."""
+    found = []
+    listed = sorted(competed)
+    for i, a in enumerate(listed):
+        for b in listed[i + 1 :]:
+            shared = np.intersect1d(competed[a], competed[b], assume_unique=True)
+            if not len(shared):
+                continue
+            found.append(
+                (
+                    Rivalry(
+                        a=a,
+                        b=b,
+                        processes=len(shared),
+                        a_won=len(np.intersect1d(shared, won[a], assume_unique=True)),
+                        b_won=len(np.intersect1d(shared, won[b], assume_unique=True)),
+                        ocids=[],
+                    ),
+                    [int(p) for p in shared[-RIVALRY_EXAMPLES:]],
+                )
+            )
+    wanted = sorted({p for _, examples in found for p in examples})
+    ocids = (
+        dict(session.execute(select(Process.id, Process.ocid).where(Process.id.in_(wanted))).all()) if wanted else {}
+    )
+    for rivalry, examples in found:
+        rivalry.ocids = sorted(ocids[p] for p in examples if p in ocids)
+    rivalries = [rivalry for rivalry, _ in found]
+    rivalries.sort(key=lambda r: (-r.processes, r.a, r.b))
+    return rivalries
 
 
 def compare_vendors(
@@ -937,6 +1028,17 @@ def _stored_comparison(session: Session, listed: list[int]) -> Comparison | None
             )
         )
     concentration.sort(key=lambda c: -c.vendors)
+    sets = session.execute(
+        select(VendorTotal.vendor_id, VendorTotal.competed, VendorTotal.won).where(VendorTotal.vendor_id.in_(listed))
+    ).all()
+    if all(competed is not None and won is not None for _, competed, won in sets):
+        rivalries = rivalries_from_sets(
+            session,
+            {v: read_process_set(competed) for v, competed, _ in sets},
+            {v: read_process_set(won) for v, _, won in sets},
+        )
+    else:  # totals refreshed before the sets were kept
+        rivalries = rivalries_of(session, listed, None)
     counts: dict[str, int] = {}
     for per_vendor in rows.values():
         for currency, n in per_vendor.items():
@@ -946,7 +1048,7 @@ def _stored_comparison(session: Session, listed: list[int]) -> Comparison | None
         scope=None,
         scope_name=None,
         concentration=concentration,
-        rivalries=rivalries_of(session, listed, None),
+        rivalries=rivalries,
         currencies=[c for c, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))],
     )
 

@@ -7,22 +7,26 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.cli import cli
 from portal.domain.vendor_figures import (
+    RIVALRY_EXAMPLES,
     _stored_comparison,
     compare_vendors,
+    entity_process_ids,
     get_entity,
     refresh_totals,
+    rivalries_of,
     stored_figures,
 )
-from portal.domain.vendors import merge_vendors
+from portal.domain.vendors import merge_vendors, resolve_all
 from portal.models import Vendor, VendorParty, VendorTotal, VendorYearTotal
 from portal.vocabulary import EntityKind
-from tests.vendors.conftest import A, B, _package, _release, vendor_of
+from tests.vendors.conftest import ACME_A, BETA, A, B, _package, _release, vendor_of
 
 ACME = {"id": "acme", "name": "ACME Corp.", "identifier": {"scheme": "XX-REG", "id": "111"}}
+DELTA = {"id": "delta", "name": "Delta Asphalt Ltd"}
 KINDS = (EntityKind.SUPPLIER, EntityKind.BUYER)
 
 
@@ -137,3 +141,54 @@ def test_a_comparison_from_stored_totals_equals_the_one_computed(vendors_loaded)
             after = compare_vendors(session, vendor_ids=vendor_ids)
             assert before.rivalries and before.concentration  # the fixture has both to compare
             assert repr(after) == repr(before), vendor_ids
+
+
+def test_rivalries_from_the_stored_process_sets_equal_those_joined_in_sql(load, vendors_loaded, tmp_path):
+    """More shared processes than a rivalry names (RIVALRY_EXAMPLES), won by either, and one where neither won:
+    the stored sets give the counts and the examples (the latest loaded) that the SQL join gives."""
+    rivals = [
+        _release(A, 100 + n, 2023, method="open", award=(winner, 10 + n), tenderers=(ACME_A, BETA, DELTA))
+        for n, winner in enumerate([ACME_A, BETA, DELTA] * 9)
+    ]
+    (tmp_path / "rivals.json").write_text(json.dumps(_package(rivals)), encoding="utf-8")
+    assert load(tmp_path / "rivals.json").status == "succeeded"
+    with vendors_loaded.begin() as session:
+        resolve_all(session)
+        refresh_totals(session, kind=EntityKind.SUPPLIER)
+    with vendors_loaded() as session:
+        ids = sorted(vendor_of(session, A, org["name"]).vendor_id for org in (ACME_A, BETA, DELTA))
+        joined = rivalries_of(session, ids, None)
+        assert any(r.processes > RIVALRY_EXAMPLES for r in joined)
+        stored = _stored_comparison(session, ids)
+        assert stored is not None
+        assert repr(stored.rivalries) == repr(joined)
+        acme = vendor_of(session, A, "ACME Corp.").vendor_id
+        pair = next(r for r in stored.rivalries if acme in (r.a, r.b) and r.processes > RIVALRY_EXAMPLES)
+        assert len(pair.ocids) == RIVALRY_EXAMPLES and f"{A}-p126" in pair.ocids  # the latest loaded
+
+
+def test_a_comparison_without_stored_sets_joins_in_sql(vendors_loaded):
+    """Totals refreshed before the sets were kept (their columns empty) still give the rivalries."""
+    with vendors_loaded.begin() as session:
+        refresh_totals(session, kind=EntityKind.SUPPLIER)
+        ids = [vendor_of(session, A, "ACME Corp.").vendor_id, vendor_of(session, A, "Beta Builders Inc").vendor_id]
+        expected = repr(_stored_comparison(session, ids))
+        session.execute(update(VendorTotal).values(competed=None, won=None))
+    with vendors_loaded() as session:
+        assert repr(_stored_comparison(session, ids)) == expected
+
+
+def test_the_red_flag_counts_of_an_entity_take_its_stored_processes_while_current(vendors_loaded):
+    with vendors_loaded() as session:
+        expected = {
+            (vendor.id, kind): sorted(entity_process_ids(session, vendor.id, kind))
+            for kind in KINDS
+            for vendor in _live(session, kind)
+        }
+    with vendors_loaded.begin() as session:
+        for kind in KINDS:
+            refresh_totals(session, kind=kind)
+    with vendors_loaded() as session:
+        for (vendor_id, kind), ids in expected.items():
+            assert sorted(entity_process_ids(session, vendor_id, kind)) == ids
+            assert session.get(VendorTotal, vendor_id).won is not None

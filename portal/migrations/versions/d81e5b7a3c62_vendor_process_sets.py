@@ -1,0 +1,27 @@
+"""Vendor totals keep each supplier's processes (competed in, won) for comparisons.
+
+Revision ID: d81e5b7a3c62
+Revises: c4f2a8e1d903
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "d81e5b7a3c62"
+down_revision = "c4f2a8e1d903"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("vendor_total") as batch:
+        batch.add_column(sa.Column("competed", sa.LargeBinary(), nullable=True))
+        batch.add_column(sa.Column("won", sa.LargeBinary(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("vendor_total") as batch:
+        batch.drop_column("won")
+        batch.drop_column("competed")
