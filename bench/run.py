@@ -49,8 +49,8 @@ STAGES = (
     "export",
     "incremental",
     "vendors",
-    "comparison",
     "flags",
+    "comparison",
     "tabular",
 )
 POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -317,8 +317,9 @@ class Bench:
 
         from portal.app import create_app
         from portal.database import upgrade_database
+        from portal.domain.entity_flags import refresh_entity_flags
         from portal.domain.vendor_figures import refresh_totals
-        from portal.models import AwardSupplier, VendorParty, VendorTotal, VendorYearTotal
+        from portal.models import AwardSupplier, VendorFlagTotal, VendorParty, VendorTotal, VendorYearTotal
         from portal.vocabulary import EntityKind
 
         upgrade_database(self.sqlite_url)
@@ -343,6 +344,7 @@ class Bench:
         with sessions.begin() as session:
             session.execute(delete(VendorYearTotal))
             session.execute(delete(VendorTotal))
+            session.execute(delete(VendorFlagTotal))
         computed = _timed(client, [f"/vendor/{v}" for v in [*top, *sample]])
         computed_top = _timed(client, [f"/vendor/{v}" for v in top])
         query = "&".join(f"vendor={v}" for v in top)
@@ -352,6 +354,10 @@ class Bench:
         with sessions.begin() as session:
             refreshed = sum(refresh_totals(session, kind=kind) for kind in (EntityKind.SUPPLIER, EntityKind.BUYER))
         refresh_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        with sessions.begin() as session:  # the pages' red-flag counts (as after a computation of the flags)
+            flag_counts = refresh_entity_flags(session)
+        flag_counts_seconds = time.perf_counter() - started
         started = time.perf_counter()
         with sessions.begin() as session:  # what a load touching the largest vendor adds to it
             refresh_totals(session, kind=EntityKind.SUPPLIER, vendor_ids=top[:1])
@@ -380,6 +386,8 @@ class Bench:
             "totals_refreshed": refreshed,
             "totals_refresh_seconds": round(refresh_seconds, 1),
             "totals_refresh_largest_seconds": round(refresh_largest_seconds, 2),
+            "flag_counts_refreshed": flag_counts,
+            "flag_counts_refresh_seconds": round(flag_counts_seconds, 1),
             "vendor_page": pages,
             "vendor_page_top_6": top_pages,
             "comparison_6": comparisons,
@@ -393,6 +401,7 @@ class Bench:
         from sqlalchemy import func, select
 
         from portal.database import upgrade_database
+        from portal.domain.entity_flags import refresh_entity_flags
         from portal.domain.redflags import recompute_flags
         from portal.domain.vendors import resolve_all
         from portal.models import Process, VendorParty
@@ -406,12 +415,20 @@ class Bench:
         with sessions.begin() as session:
             full = recompute_flags(session)
         full_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        with sessions.begin() as session:  # as `portal flags recompute` does after it
+            entities = refresh_entity_flags(session)
+        entities_seconds = time.perf_counter() - started
         with sessions() as session:
             changed = list(session.scalars(select(Process.id).order_by(Process.id.desc()).limit(FLAGS_CHANGED)))
         started = time.perf_counter()
         with sessions.begin() as session:
             incremental = recompute_flags(session, changed=changed)
         incremental_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        with sessions.begin() as session:  # as every load does after its update
+            incremental_entities = refresh_entity_flags(session, process_ids=incremental.written_ids)
+        incremental_entities_seconds = time.perf_counter() - started
         return {
             "processes": full.processes,
             "full_seconds": round(full_seconds, 1),
@@ -424,6 +441,10 @@ class Bench:
             "incremental_read": incremental.read,
             "incremental_rows": incremental.rows,
             "incremental_seconds": round(incremental_seconds, 1),
+            "entity_counts": entities,
+            "entity_counts_seconds": round(entities_seconds, 1),
+            "incremental_entity_counts": incremental_entities,
+            "incremental_entity_counts_seconds": round(incremental_entities_seconds, 1),
         }
 
     # -- stages run in this process --------------------------------------------------------------------------
@@ -947,6 +968,15 @@ def _vendor_rows(s: dict) -> list[tuple[str, str, str, str]]:
                     "",
                 )
             )
+            if "flag_counts_refreshed" in c:
+                rows.append(
+                    (
+                        "red-flag counts of every entity refreshed (read by the pages)",
+                        f"{c['flag_counts_refreshed']:,} entities in {c['flag_counts_refresh_seconds']} s",
+                        "as after a full computation of the flags",
+                        "",
+                    )
+                )
         rows += [
             (
                 "comparison of 6 vendors (in process), from stored totals",
@@ -1044,6 +1074,19 @@ def _flag_rows(s: dict) -> list[tuple[str, str, str, str]]:
             f"reads the rows of {f.get('incremental_read', 0):,} processes (the changed ones' buyers, suppliers, "
             f"tenderers), compares with the stored fences, writes {f.get('incremental_rows', 0):,} rows",
             "",
+        ),
+        *(
+            [
+                (
+                    "red-flag counts of buyers and suppliers refreshed",
+                    f"all {f['entity_counts']:,} in {f['entity_counts_seconds']} s; after the update, "
+                    f"{f['incremental_entity_counts']:,} in {f['incremental_entity_counts_seconds']} s",
+                    "the entities of every process whose flags were rewritten",
+                    "",
+                )
+            ]
+            if "entity_counts" in f
+            else []
         ),
     ]
 

@@ -15,6 +15,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ingest.health import probe_sources
 from ingest.jobs import SourceRun, due_sources, run_source
@@ -27,6 +28,7 @@ from portal.domain.audit import verify_chain, verify_checkpoint
 from portal.domain.checkpoints import ensure_checkpoint
 from portal.domain.concerns import purge_contacts, take_unsent
 from portal.domain.downloads import write_downloads
+from portal.domain.entity_flags import refresh_entity_flags
 from portal.domain.redflags import FlagReport, recompute_changed_flags, recompute_flags
 from portal.domain.vendor_figures import refresh_after_load, refresh_totals
 from portal.domain.vendors import (
@@ -75,7 +77,9 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
     flags_failed = 0
     try:
         with sessions.begin() as session:
-            echo_flags(recompute_changed_flags(session))
+            flag_report = recompute_changed_flags(session)
+            echo_flags(flag_report)
+            count_entity_flags(session, flag_report)
     except Exception as error:  # the data is committed: the index must still take it; flags wait for a recompute
         click.echo(
             f"error: red flags not recomputed ({type(error).__name__}: {error}); run `portal flags recompute`", err=True
@@ -98,6 +102,15 @@ def after_loading(app: Flask, run_ids: list[int]) -> int:
         files = write_downloads(session, app.config["DOWNLOADS_DIR"])
     click.echo(f"downloads: {', '.join(f'{f.name} ({f.size} bytes)' for f in files)}")
     return flags_failed
+
+
+def count_entity_flags(session: Session, report: FlagReport | None) -> None:
+    """The flag counts of the buyers and suppliers of the processes whose flags were rewritten (all of them
+    after a full computation), in the flags' transaction."""
+    if report is None:
+        return
+    counted = refresh_entity_flags(session, process_ids=report.written_ids if report.update else None)
+    click.echo(f"red flags: counts of {counted} buyers and suppliers refreshed")
 
 
 def echo_flags(report: FlagReport | None) -> None:
@@ -180,7 +193,9 @@ def demo() -> None:
     # everything loaded, compute them over the whole set, and rebuild the small index so search shows them.
     sessions = current_app.extensions["portal.sessions"]
     with sessions.begin() as session:
-        echo_flags(recompute_flags(session))
+        report = recompute_flags(session)
+        echo_flags(report)
+        count_entity_flags(session, report)
     rebuild(sessions, current_app.config["INDEX_DIR"])
     click.echo("search index: rebuilt with the red flags over the whole demo set")
     sys.exit(failed)
@@ -375,6 +390,7 @@ def _refresh_all_totals() -> None:
     with current_app.extensions["portal.sessions"].begin() as session:
         for kind in (EntityKind.SUPPLIER, EntityKind.BUYER):
             click.echo(f"vendor totals: {refresh_totals(session, kind=kind)} {kind}s refreshed")
+        click.echo(f"red flags: counts of {refresh_entity_flags(session)} buyers and suppliers refreshed")
 
 
 @vendors.command("merge")
@@ -485,7 +501,8 @@ def flags_recompute() -> None:
     """Compute every indicator over every process, and the data-set fences."""
     with current_app.extensions["portal.sessions"].begin() as session:
         report = recompute_flags(session)
-    echo_flags(report)
+        echo_flags(report)
+        count_entity_flags(session, report)
     for code, count in report.fired.items():
         click.echo(f"  {code}: {count} processes ({report.seconds.get(code, 0)} s)")
     click.echo("the search index shows the new flags after `portal reindex`")

@@ -615,6 +615,8 @@ class VendorTotal(Base):
     # joining every party of every process in SQL. Read only when asked for (a large vendor's are a few MB).
     competed: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     won: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    # Its award ids in the order its page lists them (newest first), so a page of them is a slice.
+    awards: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -801,6 +803,36 @@ class FlagCoverage(Base):
     outcomes: Mapped[str] = mapped_column(Text, default="")
     transparency: Mapped[float | None] = mapped_column(Float)  # the share of key fields published, 0 to 1
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FlagSummary(Base):
+    """The data set's red-flag figures that every buyer and supplier page compares with (processes computed,
+    processes per fired code, mean transparency), written with the flags so that no page counts a million rows.
+    One row."""
+
+    __tablename__ = "flag_summary"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    processes: Mapped[int] = mapped_column(Integer)
+    fired: Mapped[dict] = mapped_column(JSON, default=dict)  # code -> processes it fired on
+    transparency: Mapped[float | None] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class VendorFlagTotal(Base):
+    """An entity's red-flag counts over its processes (a supplier's wins, a buyer's awards), refreshed after
+    the flags are written. Read only while `parties` is the digest of its parties and `summary_at` the
+    summary's stamp: otherwise its page counts the flags of its processes again."""
+
+    __tablename__ = "vendor_flag_total"
+
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), primary_key=True)
+    parties: Mapped[str] = mapped_column(String(64))
+    summary_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processes: Mapped[int] = mapped_column(Integer)
+    flagged: Mapped[int] = mapped_column(Integer)
+    codes: Mapped[dict] = mapped_column(JSON, default=dict)  # code -> its processes carrying it
+    transparency: Mapped[float | None] = mapped_column(Float)
 
 
 class FlagFence(Base):

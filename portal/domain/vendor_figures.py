@@ -447,7 +447,7 @@ def entity_process_ids(session: Session, vendor_id: int, kind: EntityKind) -> li
             select(VendorParty.party_id).where(VendorParty.vendor_id == vendor_id, VendorParty.kind == kind)
         )
         if stored.parties == _digest(party_ids):
-            return read_process_set(stored.won).tolist()
+            return read_ids(stored.won).tolist()
     if kind == EntityKind.SUPPLIER:
         query = select(Award.process_id).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
     else:
@@ -461,9 +461,9 @@ def _latest_awards(session: Session, vendor: Vendor, latest: int) -> pd.DataFram
     if latest <= 0:  # the page reads its awards a page at a time (`entity_awards`), not here
         return pd.DataFrame([], columns=COLUMNS).assign(first=pd.Series(dtype=bool))
     kind = EntityKind(vendor.kind)
-    chosen = session.execute(_award_ids(vendor).limit(latest)).all()
+    chosen = [award_id for _, award_id, _ in session.execute(_award_ids(kind, [vendor.id]).limit(latest))]
     where = _entity_filter(kind, [vendor.id])
-    return _award_rows(session, and_(where, Award.id.in_([award_id for award_id, _ in chosen])), kind=kind)
+    return _award_rows(session, and_(where, Award.id.in_(chosen)), kind=kind)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -522,6 +522,7 @@ def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[i
         if years:
             session.execute(insert(VendorYearTotal), years)
         won = _sets_by_vendor(awards["vendor_id"], awards["process_id"])
+        ordered = _ordered_awards(session, kind, chunk)
         competed = _competed_sets(session, chunk) if kind == EntityKind.SUPPLIER else {}
         # Award rows per currency (every row, counted or not), for the order of a comparison's columns.
         named = awards[awards["currency"] != ""].groupby(["vendor_id", "currency"]).size()
@@ -536,6 +537,7 @@ def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[i
                     "parties": _digest(parties[f.vendor_id]),
                     "figures": _rest(f) | {"currency_rows": currency_rows[f.vendor_id]},
                     "won": won.get(f.vendor_id, EMPTY_SET),
+                    "awards": ordered.get(f.vendor_id, EMPTY_SET),
                     "competed": competed.get(f.vendor_id, EMPTY_SET) if kind == EntityKind.SUPPLIER else None,
                 }
                 for f in figures
@@ -552,8 +554,16 @@ def process_set(ids: np.ndarray) -> bytes:
     return np.unique(ids.astype(np.int64)).astype("<i8").tobytes()
 
 
-def read_process_set(stored: bytes) -> np.ndarray:
+def read_ids(stored: bytes) -> np.ndarray:
     return np.frombuffer(stored, dtype="<i8")
+
+
+def _ordered_awards(session: Session, kind: EntityKind, vendor_ids: Sequence[int]) -> dict[int, bytes]:
+    """Per entity, its award ids in its page's order (`_award_ids`), as 64-bit integers."""
+    ordered: dict[int, list[int]] = {}
+    for vendor_id, award_id, _ in session.connection().execute(_award_ids(kind, vendor_ids)):
+        ordered.setdefault(vendor_id, []).append(award_id)
+    return {v: np.asarray(ids, dtype="<i8").tobytes() for v, ids in ordered.items()}
 
 
 def _sets_by_vendor(vendor_ids: pd.Series, process_ids: pd.Series) -> dict[int, bytes]:
@@ -1031,12 +1041,10 @@ def _stored_comparison(session: Session, listed: list[int]) -> Comparison | None
     sets = session.execute(
         select(VendorTotal.vendor_id, VendorTotal.competed, VendorTotal.won).where(VendorTotal.vendor_id.in_(listed))
     ).all()
-    if all(competed is not None and won is not None for _, competed, won in sets):
-        rivalries = rivalries_from_sets(
-            session,
-            {v: read_process_set(competed) for v, competed, _ in sets},
-            {v: read_process_set(won) for v, _, won in sets},
-        )
+    competed = {v: read_ids(c) for v, c, _ in sets if c is not None}
+    won = {v: read_ids(w) for v, _, w in sets if w is not None}
+    if len(competed) == len(won) == len(sets):
+        rivalries = rivalries_from_sets(session, competed, won)
     else:  # totals refreshed before the sets were kept
         rivalries = rivalries_of(session, listed, None)
     counts: dict[str, int] = {}
@@ -1111,18 +1119,42 @@ class EntityAwards:
     pages: int = 1
 
 
-def _award_ids(vendor: Vendor) -> Select:
-    """The entity's award ids (each once), newest first, undated last, then the latest row first."""
-    kind = EntityKind(vendor.kind)
+def _award_ids(kind: EntityKind, vendor_ids: Sequence[int]) -> Select:
+    """(entity, award id, date) of these entities' awards (each once per entity), per entity newest first,
+    undated last, then the latest row first: the order of their pages."""
+    entity = aliased(VendorParty)
     if kind == EntityKind.SUPPLIER:
-        ids = select(Award.id, Award.date).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
+        ids = (
+            select(entity.vendor_id, Award.id, Award.date)
+            .select_from(AwardSupplier)
+            .join(entity, entity.party_id == AwardSupplier.party_id)
+            .join(Award, Award.id == AwardSupplier.award_id)
+        )
     else:
-        ids = select(Award.id, Award.date).select_from(Award).join(Process, Process.id == Award.process_id)
+        ids = (
+            select(entity.vendor_id, Award.id, Award.date)
+            .select_from(Award)
+            .join(Process, Process.id == Award.process_id)
+            .join(entity, entity.party_id == Process.buyer_id)
+        )
     return (
-        ids.where(_entity_filter(kind, [vendor.id]))
-        .group_by(Award.id, Award.date)
-        .order_by(Award.date.is_(None), Award.date.desc(), Award.id.desc())
+        ids.where(entity.kind == kind, entity.vendor_id.in_(vendor_ids))
+        .group_by(entity.vendor_id, Award.id, Award.date)
+        .order_by(entity.vendor_id, Award.date.is_(None), Award.date.desc(), Award.id.desc())
     )
+
+
+def _stored_award_ids(session: Session, vendor: Vendor) -> np.ndarray | None:
+    """The entity's award ids in page order from its stored totals, or None where they are not current."""
+    stored = session.execute(
+        select(VendorTotal.parties, VendorTotal.awards).where(VendorTotal.vendor_id == vendor.id)
+    ).first()
+    if stored is None or stored.awards is None:
+        return None
+    party_ids = session.scalars(
+        select(VendorParty.party_id).where(VendorParty.vendor_id == vendor.id, VendorParty.kind == vendor.kind)
+    )
+    return read_ids(stored.awards) if stored.parties == _digest(party_ids) else None
 
 
 def _entity_awards(session: Session, award_ids: Sequence[int]) -> list[EntityAward]:
@@ -1150,20 +1182,28 @@ def _entity_awards(session: Session, award_ids: Sequence[int]) -> list[EntityAwa
 
 def entity_awards(session: Session, vendor: Vendor, *, page: int = 1) -> EntityAwards:
     """One page of the entity's awards: only that page's rows are read (and the count of all of them)."""
-    ordered = _award_ids(vendor)
-    award_count = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery())) or 0
+    stored = _stored_award_ids(session, vendor)
+    ordered = _award_ids(EntityKind(vendor.kind), [vendor.id])
+    if stored is not None:
+        award_count = len(stored)
+    else:
+        award_count = session.scalar(select(func.count()).select_from(ordered.order_by(None).subquery())) or 0
     pages = max(1, -(-award_count // ENTITY_AWARDS_PER_PAGE))
     if not 1 <= page <= pages:
         raise VendorNotFound(f"this entity's awards fill {pages} pages, not {page}")
-    chosen = session.execute(ordered.limit(ENTITY_AWARDS_PER_PAGE).offset((page - 1) * ENTITY_AWARDS_PER_PAGE)).all()
-    return EntityAwards(_entity_awards(session, [award_id for award_id, _ in chosen]), award_count, page, pages)
+    start = (page - 1) * ENTITY_AWARDS_PER_PAGE
+    if stored is not None:
+        chosen = stored[start : start + ENTITY_AWARDS_PER_PAGE].tolist()
+    else:
+        chosen = [a for _, a, _ in session.execute(ordered.limit(ENTITY_AWARDS_PER_PAGE).offset(start))]
+    return EntityAwards(_entity_awards(session, chosen), award_count, page, pages)
 
 
 def all_entity_awards(session: Session, vendor_id: int, kind: EntityKind) -> Iterator[list[EntityAward]]:
     """Every award of the entity in the page's order, ENTITY_EXPORT_CHUNK at a time: the ids are read whole (a
     few MB for the largest entity), the rows a chunk at a time, so an export's memory stays flat."""
     vendor = live_vendor(session, vendor_id, kind, follow=True)
-    ids = [award_id for award_id, _ in session.execute(_award_ids(vendor)).all()]
+    ids = [award_id for _, award_id, _ in session.execute(_award_ids(kind, [vendor.id])).all()]
     for start in range(0, len(ids), ENTITY_EXPORT_CHUNK):
         yield _entity_awards(session, ids[start : start + ENTITY_EXPORT_CHUNK])
         session.expunge_all()  # what was read goes, or the session would hold every row

@@ -18,6 +18,7 @@ from portal.db import get_session
 from portal.domain.attribution import Terms, as_columns, terms_of
 from portal.domain.concerns import buyer_responsiveness
 from portal.domain.derive import whole_title
+from portal.domain.entity_flags import stored_entity_flags
 from portal.domain.languages import content_languages
 from portal.domain.packages import record_package, release_package
 from portal.domain.redflags import EntityFlags, entity_flags
@@ -220,7 +221,9 @@ def _page(kind: EntityKind, vendor_id: int) -> Response:
     session = get_session()
     entity = get_entity(session, vendor_id, kind=kind, latest=0)
     listed = entity_awards(session, entity.vendor, page=_page_number())
-    flags = entity_flags(session, process_ids=entity_process_ids(session, entity.vendor.id, kind))
+    flags = stored_entity_flags(session, entity.vendor.id, kind) or entity_flags(
+        session, process_ids=entity_process_ids(session, entity.vendor.id, kind)
+    )
     ocids = [a.ocid for a in listed.awards]
     wanted = requested_format() != "html"
     languages = content_languages(session, ocids=ocids) if wanted else {}

@@ -10,10 +10,12 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from portal.cli import cli
+from portal.domain import vendor_figures
 from portal.domain.vendor_figures import (
     RIVALRY_EXAMPLES,
     _stored_comparison,
     compare_vendors,
+    entity_awards,
     entity_process_ids,
     get_entity,
     refresh_totals,
@@ -192,3 +194,26 @@ def test_the_red_flag_counts_of_an_entity_take_its_stored_processes_while_curren
         for (vendor_id, kind), ids in expected.items():
             assert sorted(entity_process_ids(session, vendor_id, kind)) == ids
             assert session.get(VendorTotal, vendor_id).won is not None
+
+
+def test_pages_of_awards_from_the_stored_order_equal_those_read_in_sql(vendors_loaded, monkeypatch):
+    monkeypatch.setattr(vendor_figures, "ENTITY_AWARDS_PER_PAGE", 2)  # several pages from the small fixture
+
+    def every_page(session):
+        found = {}
+        for kind in KINDS:
+            for vendor in _live(session, kind):
+                first = entity_awards(session, vendor, page=1)
+                pages = [first] + [entity_awards(session, vendor, page=n) for n in range(2, first.pages + 1)]
+                found[vendor.id] = [(p.award_count, p.pages, [a.award.id for a in p.awards]) for p in pages]
+        return found
+
+    with vendors_loaded() as session:
+        read_in_sql = every_page(session)
+    assert any(len(pages) > 1 for pages in read_in_sql.values())
+    with vendors_loaded.begin() as session:
+        for kind in KINDS:
+            refresh_totals(session, kind=kind)
+    with vendors_loaded() as session:
+        assert all(session.get(VendorTotal, v).awards for v in read_in_sql)
+        assert every_page(session) == read_in_sql

@@ -63,6 +63,7 @@ from portal.models import (
     FlagCoverage,
     FlagFence,
     FlagResult,
+    FlagSummary,
     IndexQueue,
     Process,
     Release,
@@ -123,6 +124,7 @@ def load_settings(path: Path | None = None) -> dict[str, dict[str, Any]]:
 class FlagReport:
     processes: int = 0
     written: int = 0  # processes whose flags were rewritten
+    written_ids: set[int] = field(default_factory=set)  # which (an entity of one has its counts refreshed)
     fired: dict[str, int] = field(default_factory=dict)  # code -> processes it fired on (in the whole data set)
     seconds: dict[str, float] = field(default_factory=dict)  # code -> seconds to compute; "load", "write"
     fences_moved: bool = False  # an update kept fences computed before more than DRIFT of the processes changed
@@ -279,7 +281,9 @@ def recompute_flags(
     ]
     _insert(session, "flag_coverage", ("process_id", "outcomes", "transparency", "computed_at"), coverage_rows)
     report.written = len(written)
+    report.written_ids = {int(i) for i in written}
     report.rows = len(fired_rows) + len(coverage_rows)
+    write_summary(session, now)
     report.seconds["write"] = round(time.perf_counter() - started, 3)
     return report
 
@@ -522,14 +526,30 @@ def _update(
         session.execute(delete(FlagCoverage).where(FlagCoverage.process_id.in_(chunk)))
     _insert(session, "flag_result", ("process_id", "code", "outcome", "evidence", "computed_at"), fired_rows)
     _insert(session, "flag_coverage", ("process_id", "outcomes", "transparency", "computed_at"), coverage_rows)
-    report.written = len(
+    report.written_ids = (
         {r[0] for r in fired_rows} | {r[0] for r in coverage_rows} | {i for ids in gone.values() for i in ids}
     )
+    report.written = len(report.written_ids)
     report.rows = len(fired_rows) + len(coverage_rows) + sum(len(ids) for ids in gone.values())
     report.processes = int(session.scalar(select(func.count()).select_from(Process)) or 0)
     _drift(session, report)
+    write_summary(session, utcnow())
     report.seconds["write"] = round(time.perf_counter() - started, 3)
     return report
+
+
+def write_summary(session: Session, now: datetime) -> None:
+    """The data set's figures that entity pages compare with, counted once per computation of the flags."""
+    session.execute(delete(FlagSummary))
+    session.execute(
+        insert(FlagSummary).values(
+            id=1,
+            processes=int(session.scalar(select(func.count()).select_from(FlagCoverage)) or 0),
+            fired=fired_counts(session),
+            transparency=_mean_score(session),
+            computed_at=now,
+        )
+    )
 
 
 def _drift(session: Session, report: FlagReport) -> None:
@@ -720,9 +740,47 @@ class EntityFlags:
     peers_transparency: float | None
 
 
+@dataclass
+class DataSetFlags:
+    """What entity pages compare with: processes computed, processes per fired code, mean transparency."""
+
+    processes: int
+    fired: dict[str, int]
+    transparency: float | None
+    computed_at: datetime | None = None  # of the stored summary; None when counted now
+
+
+def data_set_flags(session: Session) -> DataSetFlags:
+    """The summary written with the flags, or counted now where there is none (flags never computed here)."""
+    stored = session.get(FlagSummary, 1)
+    if stored is not None:
+        return DataSetFlags(stored.processes, dict(stored.fired), stored.transparency, stored.computed_at)
+    processes = int(session.scalar(select(func.count()).select_from(FlagCoverage)) or 0)
+    return DataSetFlags(processes, fired_counts(session), _mean_score(session))
+
+
+def entity_flags_of(
+    data_set: DataSetFlags, *, processes: int, flagged: int, codes: dict[str, int], transparency: float | None
+) -> EntityFlags:
+    """An entity's counts (per code: how many of its `processes` carry it) set beside the data set's rates."""
+    total, peers = max(1, processes), data_set.processes or 1
+    return EntityFlags(
+        processes=processes,
+        flagged=flagged,
+        codes=[
+            (code, INDICATORS[code].title, codes[code], codes[code] / total, data_set.fired.get(code, 0) / peers)
+            for code in INDICATORS
+            if codes.get(code)
+        ],
+        transparency=transparency,
+        peers_transparency=data_set.transparency,
+    )
+
+
 def entity_flags(session: Session, *, process_ids: Collection[int]) -> EntityFlags:
     """Counts and rates of an entity's processes (`process_ids`: a supplier's wins, a buyer's awards) against
-    every process of the data set."""
+    every process of the data set, counted now (pages read the counts stored after each computation:
+    `portal.domain.vendor_figures.stored_entity_flags`)."""
     mine = sorted({int(i) for i in process_ids})
     per_code: dict[str, set[int]] = {}
     for chunk in _chunks(mine):
@@ -730,28 +788,12 @@ def entity_flags(session: Session, *, process_ids: Collection[int]) -> EntityFla
             select(FlagResult.process_id, FlagResult.code).where(FlagResult.process_id.in_(chunk))
         ):
             per_code.setdefault(code, set()).add(process_id)
-    peers_count = session.scalar(select(func.count()).select_from(FlagCoverage)) or 1
-    all_counts = fired_counts(session)
-    total = max(1, len(mine))
-    codes = [
-        (
-            code,
-            INDICATORS[code].title,
-            len(per_code[code]),
-            len(per_code[code]) / total,
-            all_counts.get(code, 0) / peers_count,
-        )
-        for code in INDICATORS
-        if code in per_code
-    ]
-    flagged = len(set().union(*per_code.values())) if per_code else 0
-    scores = _transparency_scores(session, mine)
-    return EntityFlags(
+    return entity_flags_of(
+        data_set_flags(session),
         processes=len(mine),
-        flagged=flagged,
-        codes=codes,
-        transparency=scores,
-        peers_transparency=_mean_score(session),
+        flagged=len(set().union(*per_code.values())) if per_code else 0,
+        codes={code: len(ids) for code, ids in per_code.items()},
+        transparency=_transparency_scores(session, mine),
     )
 
 
