@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate
 from math import log
@@ -35,8 +36,9 @@ from whoosh.util.numeric import byte_to_length
 
 from search_index.schema import PAIR_FIELD, SEARCH_FIELD
 
-# Postings kept in memory per index version (16 bytes each): common words recur across queries and pages, and a
-# million-document index holds words with hundreds of thousands of postings.
+# Postings kept in memory per index version (16 bytes each), counting those of the unions kept for ORs of terms:
+# common words recur across queries and pages, and a million-document index holds words with hundreds of
+# thousands of postings.
 CACHED_POSTINGS = 4_000_000
 LENGTH_OF_BYTE = np.array([byte_to_length(b) or 1 for b in range(256)], dtype=np.float64)
 LENGTH_OF_BYTE[0] = 1  # Whoosh scores a missing length as 1
@@ -74,10 +76,14 @@ class Matches:
 
 
 class PostingCache:
-    """Arrays read from one version of the index, shared by every thread searching that version."""
+    """Arrays read from one version of the index, shared by every thread searching that version: each term's
+    documents and BM25F scores, and the union of an OR of terms (a word and its stems) with its summed scores,
+    so that a word searched again costs a look-up whether or not it is expanded by its stems. Scores depend on
+    the index's document count and average field lengths, which are fixed for a version. The arrays are shared
+    and read-only."""
 
     def __init__(self) -> None:
-        self.terms: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.terms: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self.lengths: dict[str, np.ndarray] = {}
         self.postings = 0
         self.lock = threading.Lock()
@@ -93,13 +99,25 @@ class Postings:
         self.cache = cache or PostingCache()
 
     def term(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(document numbers, weights) of a term across all segments; deleted documents included."""
-        key, cache = (field, text), self.cache
+        """(document numbers, BM25F scores without boost) of a term across all segments; deleted documents
+        included."""
+        return self._cached((field, text), lambda: self._scored(field, text))
+
+    def _scored(self, field: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+        docnums, weights = self.read(field, text)
+        return docnums, self.score(field, docnums, weights)
+
+    def _cached(self, key: tuple, make: Callable[[], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """The arrays kept under `key` for this index version, made (outside the lock) and kept if missing; the
+        least recently used go first once CACHED_POSTINGS are kept."""
+        cache = self.cache
         with cache.lock:
             if key in cache.terms:
                 cache.terms.move_to_end(key)
                 return cache.terms[key]
-        found = self.read(field, text)
+        found = make()
+        for array in found:
+            array.flags.writeable = False  # shared by every search of this version
         with cache.lock:
             if key not in cache.terms:
                 cache.terms[key] = found
@@ -160,31 +178,17 @@ class Postings:
     def match(self, query: Query) -> Matches | None:
         """The matches of a word, AND of words, or phrase; None for any other shape."""
         if isinstance(query, Term):
-            docnums, weights = self.term(query.fieldname, query.text)
-            return Matches(docnums, self.score(query.fieldname, docnums, weights) * query.boost)
+            docnums, scores = self.term(query.fieldname, query.text)
+            return Matches(docnums, scores if query.boost == 1 else scores * query.boost)
         if isinstance(query, Phrase):
             return self._phrase(query)
         if isinstance(query, Or) and query.subqueries and not query.minmatch and not query.scale:
-            # Whoosh's union: a document's score is the sum of the scores of the parts it matches.
-            found = [self.match(sub) for sub in query.subqueries]
-            if any(part is None for part in found):
-                return None
-            union = [part for part in found if part is not None]
-            if sum(len(part.docnums) for part in union) * DENSE_SHARE > self.size:
-                # Long lists (a common word and its stems): add scores into one array the index's size, which
-                # costs less than sorting their concatenation. A part's documents are distinct, so `+=` adds once.
-                dense = np.zeros(self.size)
-                hit = np.zeros(self.size, dtype=bool)
-                for part in union:
-                    dense[part.docnums] += part.scores
-                    hit[part.docnums] = True
-                docnums = np.flatnonzero(hit)
-                return Matches(docnums, dense[docnums] * query.boost)
-            docnums = np.unique(np.concatenate([part.docnums for part in union]))
-            scores = np.zeros(len(docnums))
-            for part in union:
-                scores[np.searchsorted(docnums, part.docnums)] += part.scores
-            return Matches(docnums, scores * query.boost)
+            if all(type(sub) is Term for sub in query.subqueries):
+                # A word and its stems (or words joined by OR): the union is kept with the terms it is made of.
+                key = ("or", query.boost, tuple((sub.fieldname, sub.text, sub.boost) for sub in query.subqueries))
+                return Matches(*self._cached(key, lambda: self._terms_union(query)))
+            found = self._union(query)
+            return None if found is None else Matches(*found)
         if isinstance(query, And) and query.subqueries:
             wanted = [sub for sub in query.subqueries if not isinstance(sub, Not)]
             excluded = [sub.query for sub in query.subqueries if isinstance(sub, Not)]
@@ -207,6 +211,33 @@ class Postings:
                 scores += part.scores[np.searchsorted(part.docnums, docnums)]
             return Matches(docnums, scores * query.boost)
         return None
+
+    def _terms_union(self, query: Or) -> tuple[np.ndarray, np.ndarray]:
+        found = self._union(query)
+        assert found is not None  # a term always has an answer here
+        return found
+
+    def _union(self, query: Or) -> tuple[np.ndarray, np.ndarray] | None:
+        """Whoosh's union: a document's score is the sum of the scores of the parts it matches."""
+        found = [self.match(sub) for sub in query.subqueries]
+        if any(part is None for part in found):
+            return None
+        union = [part for part in found if part is not None]
+        if sum(len(part.docnums) for part in union) * DENSE_SHARE > self.size:
+            # Long lists (a common word and its stems): add scores into one array the index's size, which
+            # costs less than sorting their concatenation. A part's documents are distinct, so `+=` adds once.
+            dense = np.zeros(self.size)
+            hit = np.zeros(self.size, dtype=bool)
+            for part in union:
+                dense[part.docnums] += part.scores
+                hit[part.docnums] = True
+            docnums = np.flatnonzero(hit)
+            return docnums, dense[docnums] * query.boost
+        docnums = np.unique(np.concatenate([part.docnums for part in union]))
+        scores = np.zeros(len(docnums))
+        for part in union:
+            scores[np.searchsorted(docnums, part.docnums)] += part.scores
+        return docnums, scores * query.boost
 
     def _phrase(self, query: Phrase) -> Matches | None:
         if query.slop != 1 or not query.words:

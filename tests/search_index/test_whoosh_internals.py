@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec import base
-from whoosh.query import Phrase, Term
+from whoosh.query import Or, Phrase, Term
 
 from search_index import whoosh_internals
 from search_index.indexer import WRITER_OPTIONS
@@ -206,6 +206,21 @@ def test_answers_stay_the_same_when_the_posting_cache_evicts(large, monkeypatch)
     again = {text: search_processes(index, q=text, per_page=50) for text in reversed(QUERIES)}
     for text in QUERIES:
         assert [h.ocid for h in again[text].hits] == [h.ocid for h in first[text].hits]
+        assert again[text].total == first[text].total
+
+
+def test_a_word_and_its_stems_are_read_and_added_up_once_per_index_version(large, monkeypatch):
+    index = SearchIndex(large)
+    first = {text: search_processes(index, q=text, per_page=50) for text in STEMMED}
+    done = []
+    read, union = Postings.read, Postings._union
+    monkeypatch.setattr(Postings, "read", lambda self, *args: done.append(args) or read(self, *args))
+    monkeypatch.setattr(Postings, "_union", lambda self, query: done.append(query) or union(self, query))
+    again = {text: search_processes(index, q=text, per_page=50) for text in STEMMED}
+    # Only an OR of words expanded by their stems is added up again ("mot1 OR services"), from kept unions.
+    assert all(isinstance(sub, Or) for query in done for sub in query.subqueries), done
+    for text in STEMMED:
+        assert [(h.ocid, h.title) for h in again[text].hits] == [(h.ocid, h.title) for h in first[text].hits]
         assert again[text].total == first[text].total
 
 
