@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import tabular
+from bench import endpoint, tabular
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = (
@@ -52,6 +52,7 @@ STAGES = (
     "flags",
     "comparison",
     "tabular",
+    "endpoint",
 )
 POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 INCREMENTAL_RELEASES = 1_000
@@ -452,6 +453,10 @@ class Bench:
     def do_tabular(self) -> dict:
         """A register of as many rows as processes (bench/tabular.py; each of its stages in a child process)."""
         return tabular.measure(self.n, self.dir / "tabular")
+
+    def do_endpoint(self) -> dict:
+        """As many rows as processes served as a Socrata endpoint on 127.0.0.1 and loaded (bench/endpoint.py)."""
+        return endpoint.measure(self.n, self.dir / "endpoint")
 
     def do_corpus(self) -> dict:
         from bench.generate import generate
@@ -1143,7 +1148,7 @@ def report(bench: Bench) -> str:
         rows.append(("corpus", value, f"generated in {c['seconds']} s", ""))
     rows += _store_rows(s) + _index_rows(s) + _search_rows(s) + _facet_rows(s) + _stem_rows(s)
     rows += _page_rows(s) + _export_rows(s) + _vendor_rows(s) + _flag_rows(s)
-    rows += tabular.report_rows(s)
+    rows += tabular.report_rows(s) + endpoint.report_rows(s)
     lines = ["| measure | value | reference | target (at 1M) |", "|---|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows])
 

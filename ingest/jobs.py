@@ -13,11 +13,13 @@ rows load; a register whose mapped columns are missing stops the run before any 
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import tempfile
 import traceback
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -298,8 +300,30 @@ def finish_run(job: Job, status: str) -> SourceRun:
     return result
 
 
+GC_FIRST_THRESHOLD = 10_000  # allocations between young-generation collections while a source runs (Python: 700)
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often while a source runs. A page builds tens of thousands of small dicts
+    that live until it is stored, and with Python's default thresholds the collector walked them again and
+    again: a tenth of the CPU time of storing the Chicago register. Nearly all of them are freed by reference
+    counting; the collector still runs, 14 times less often."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], GC_FIRST_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 def run_source(sessions: SessionFactory, config: SourceConfig) -> SourceRun:
     """Run one configured source to its end (or its first unrecoverable error), resuming from its cursor."""
+    with fewer_collections():
+        return _run_source(sessions, config)
+
+
+def _run_source(sessions: SessionFactory, config: SourceConfig) -> SourceRun:
     job = start_run(sessions, config)
     try:
         job_for(config.kind)(job)

@@ -96,6 +96,7 @@ class Found:
     where: str
     from_record: bool = False
     notes: list[str] = field(default_factory=list)
+    valid: bool = False  # known to be valid OCDS by how it was built (a mapped register row): not validated again
 
 
 # --- encodings ---------------------------------------------------------------------------------------------

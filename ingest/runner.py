@@ -202,6 +202,7 @@ def _store_releases(
             "from_record": found.from_record,
             "data": text,
             "_release": release,
+            "_valid": found.valid,
         }
     ocids = sorted({key[0] for key in rows})
     stored: dict[tuple[str, str, str], tuple[int, datetime | None]] = {}
@@ -233,7 +234,7 @@ def _store_releases(
             counts.conflicts += 1
             counts.note(f"{key[0]} release {key[1]}", "published again with different content: both kept")
         versions[key[:2]] = versions.get(key[:2], 0) + 1
-        row["notes"] = schema_errors(release_content(row["_release"])) or None
+        row["notes"] = None if row.pop("_valid") else schema_errors(release_content(row["_release"])) or None
         if row["notes"]:
             counts.releases_invalid += 1
             counts.note(f"{key[0]} release {key[1]}", f"OCDS schema: {row['notes'][0]}")

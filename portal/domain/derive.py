@@ -20,6 +20,7 @@ PARTY_KEY_LENGTH = 400  # a longer party key is replaced by its digest (the colu
 LANGUAGE_SUFFIX = re.compile(r"^(?P<field>[a-zA-Z]+)_(?P<lang>[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{2,8})*)$")
 
 PartyKey = tuple[str, str, str | None, str | None]  # key, name, scheme, identifier
+ROLES = frozenset(PartyRole)
 
 
 def _text(value: object) -> str | None:
@@ -45,8 +46,9 @@ def translated(block: dict, name: str) -> tuple[str | None, str | None]:
     base = _text(block.get(name))
     if base is not None:
         return base, None
-    for key in sorted(block):
-        match = LANGUAGE_SUFFIX.match(key) if key.startswith(f"{name}_") else None
+    prefix = f"{name}_"
+    for key in sorted(k for k in block if k.startswith(prefix)):
+        match = LANGUAGE_SUFFIX.match(key)
         if match and match["field"] == name and (text := _text(block[key])) is not None:
             return text, match["lang"]
     return None, None
@@ -79,7 +81,7 @@ def _organisations(compiled: dict) -> list[tuple[str, dict]]:
     for party in _dicts(compiled.get("parties")):
         roles = party.get("roles")
         for role in roles if isinstance(roles, list) else []:
-            if role in set(PartyRole):
+            if role in ROLES:
                 found.append((role, party))
     if isinstance(compiled.get("buyer"), dict):
         found.append((PartyRole.BUYER, compiled["buyer"]))

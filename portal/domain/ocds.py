@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any, cast
 
@@ -127,6 +127,12 @@ def read_date(value: Any) -> PublishedDate:
         return PublishedDate(None)
     if not isinstance(value, str):
         return PublishedDate(None, note=f"date {value!r} is not text")
+    return _read_date_text(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _read_date_text(value: str) -> PublishedDate:
+    """Cached: a register's releases repeat their dates (a day per contract), and the result is immutable."""
     text = value.strip()
     if text.endswith(("z", "Z")):
         text = text[:-1] + "+00:00"

@@ -71,6 +71,7 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
         "red flags, all 18 indicators",
         "red flags after 1,000 changed processes",
         "tabular register: map and store",
+        "paged endpoint (Socrata, 127.0.0.1): load and store",
     ):
         assert f"| {measure}" in done.stdout, measure
     saved = json.loads((tmp_path / "results" / f"{SMOKE_PROCESSES}-quick.json").read_text())
@@ -84,3 +85,4 @@ def test_benchmark_runs_end_to_end_and_prints_its_table(tmp_path):
     # Peak memory is each child's own (VmHWM), read by the child: present for every stage run in a child.
     assert all(saved["stages"][stage]["peak_rss_mb"] > 0 for stage in ("ingest_sqlite", "reindex", "comparison"))
     assert saved["stages"]["tabular"]["store"]["rows"] == saved["stages"]["tabular"]["read_csv"]["rows"] == 2_000
+    assert saved["stages"]["endpoint"]["load"]["rows"] == saved["stages"]["endpoint"]["requests"]["rows"] == 2_000

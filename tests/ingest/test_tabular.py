@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 
 from ingest.jobs import run_source
 from ingest.sources import SourceConfig, TableFormat, load_sources
-from ingest.tabular import Rejected, SchemaDrift, TableStats, map_file, parse_amount_text
+from ingest.tabular import Rejected, SchemaDrift, TableStats, map_file, parse_amount_text, plainly_valid
+from portal.domain.ocds import release_content
+from portal.domain.validation import schema_errors
 from portal.models import Amendment, Process, RejectedRow, Release, SourceItem
 from portal.resources import demo_sources_file
 from portal.vocabulary import SourceKind
@@ -272,6 +274,93 @@ def test_chicago_dates_pandas_cannot_hold_are_kept_as_text_and_reported():
     assert len(odd) == 2
     for release in odd:
         assert "startDate" not in release["contracts"][0].get("period", {})
+
+
+def judged(config: SourceConfig) -> tuple[int, int]:
+    """Every release the register maps to, validated against the OCDS release schema: each one the mapper calls
+    valid (and the runner then stores without validating) has no schema error, and each one it does not call
+    valid has one. Returns (valid, invalid)."""
+    stats = TableStats()
+    valid = invalid = 0
+    for item in map_file(Path(config.url), config, stats, location="register"):
+        if isinstance(item, Rejected):
+            continue
+        errors = schema_errors(release_content(item.data))
+        assert item.valid == (not errors), (item.where, errors)
+        assert item.valid == plainly_valid(item.data)
+        valid, invalid = valid + item.valid, invalid + (not item.valid)
+    return valid, invalid
+
+
+def test_every_demo_register_release_is_judged_valid_as_the_schema_judges_it():
+    judgements = [judged(dataclasses.replace(c, url=str(c.local_path()))) for c in (CHICAGO, MONTREAL, CONSEIL)]
+    # Montréal's staff contracts have no date column: a release without `date` is invalid OCDS, and noted so.
+    assert judgements == [(501, 12), (0, 308), (9, 0)]
+
+
+def test_every_real_register_release_is_judged_valid_as_the_schema_judges_it(shared_data):
+    chicago = dataclasses.replace(CHICAGO, url=str(shared_data / "csv/chicago/chicago-contracts-sample-20k.csv"))
+    # Twelve Chicago contracts have no approval date, so their releases have no `date`, which OCDS requires.
+    assert judged(chicago) == (19988, 12)
+    montreal = shared_data / "csv/montreal"
+    staff = dataclasses.replace(MONTREAL, url=str(montreal / "contrats-fonctionnaires-2013-2014.csv"))
+    assert judged(staff) == (0, 7685)
+    council = dataclasses.replace(CONSEIL, url=str(montreal / "contrats-conseil-municipal-excerpt.csv"))
+    assert judged(council) == (9, 0)
+    centrale = dataclasses.replace(
+        MONTREAL,
+        url=str(montreal / "contrats-fonctionnaires-ville-centrale-2014-2015.csv"),
+        table=dataclasses.replace(MONTREAL.table, columns=(*MONTREAL.table.columns, "agglo")),
+    )
+    assert judged(centrale) == (0, 1129)
+
+
+def _spoilt(release: dict, how: str) -> dict:
+    spoilt = json.loads(json.dumps(release))
+    award, contract = spoilt["awards"][0], spoilt["contracts"][0]
+    if how == "no date":
+        del spoilt["date"]
+    elif how == "unknown currency":
+        award["value"]["currency"] = "XYZ"
+    elif how == "amount as text":
+        contract["value"]["amount"] = "12"
+    elif how == "amount as a boolean":
+        award["value"]["amount"] = True
+    elif how == "unknown award status":
+        award["status"] = "awarded"
+    elif how == "unknown method":
+        spoilt["tender"]["procurementMethod"] = "auction"
+    elif how == "empty supplier name":
+        award["suppliers"][0]["name"] = ""
+    elif how == "empty contract id":
+        contract["id"] = ""
+    elif how == "a null tender id":
+        spoilt["tender"]["id"] = None
+    return spoilt
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "no date",
+        "unknown currency",
+        "amount as text",
+        "amount as a boolean",
+        "unknown award status",
+        "unknown method",
+        "empty supplier name",
+        "empty contract id",
+        "a null tender id",
+    ],
+)
+def test_a_mapped_release_with_a_value_the_schema_refuses_is_not_called_valid(how):
+    releases, _, _ = mapped(dataclasses.replace(CHICAGO, url=str(CHICAGO.local_path())))
+    release = next(r for r in releases if r["tag"] == ["award", "contract"] and "value" in r["awards"][0])
+    release["tender"].setdefault("procurementMethod", "open")
+    assert plainly_valid(release) and not schema_errors(release_content(release))
+    spoilt = _spoilt(release, how)
+    assert schema_errors(release_content(spoilt))
+    assert not plainly_valid(spoilt)
 
 
 # ---- stored, on both databases --------------------------------------------------------------------------------
