@@ -4,6 +4,7 @@ buyer's counts; and no address or email of a resident in any page, JSON, export,
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -22,9 +23,11 @@ from portal.models import (
     VendorParty,
     utcnow,
 )
+from portal.render import encode_ocid
 from portal.vocabulary import AuditAction, EntityKind
 from tests.conftest import missing
 from tests.officials.conftest import csrf_token
+from tests.portal.test_render import ODD_OCIDS
 from tests.residents.conftest import EMAIL, RESIDENT, RESIDENT_V6, client_from, raise_concern, raise_form
 
 REDACTED = "The tender asks for a brand of asphalt only one local firm sells. [name hidden]"
@@ -502,3 +505,28 @@ def test_the_outbox_is_written_to_a_mail_file_once(app, roads_ocid, resident, si
     assert "Not about this tender." in mails[1].get_payload()
     assert "0 message(s)" in runner.invoke(cli, ["concerns", "mail", "--mbox", str(path)]).output
     assert len(mailbox.mbox(str(path))) == 2
+
+
+def test_a_concern_can_be_raised_on_any_ocid(app, load, sessions, tmp_path):
+    """Ocids with `/`, `%`, `?`, `#`, `~`, spaces and letters beyond ASCII: the form, the post, the page it
+    redirects to and the feed all reach the right process."""
+    for number, ocid in enumerate(ODD_OCIDS):
+        release = {
+            "ocid": ocid,
+            "id": "1",
+            "date": "2020-01-01T00:00:00-05:00",
+            "tag": ["tender"],
+            "tender": {"id": "t", "title": f"Oddity {number}"},
+        }
+        (tmp_path / f"odd-{number}.json").write_text(json.dumps(release, ensure_ascii=False), encoding="utf-8")
+    assert load(tmp_path).status == "succeeded"
+    for number, ocid in enumerate(ODD_OCIDS):
+        client = client_from(app, f"198.51.100.{number + 1}")  # one client each: the per-client limit stays out
+        segment = encode_ocid(ocid)
+        raised = raise_concern(client, segment, text=f"Concern number {number} about this oddity.")
+        assert raised.status_code == 303, (ocid, raised.get_data(as_text=True)[:300])
+        assert client.get(raised.headers["Location"]).status_code == 200, ocid
+        assert client.get(f"/process/{segment}/concerns.atom").status_code == 200, ocid
+    with sessions() as session:
+        raised_on = dict(session.execute(select(Concern.text, Concern.ocid)).all())
+    assert raised_on == {f"Concern number {n} about this oddity.": ocid for n, ocid in enumerate(ODD_OCIDS)}
