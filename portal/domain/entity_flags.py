@@ -13,13 +13,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.domain.redflags import INDICATORS, EntityFlags, data_set_flags, entity_flags_of
-from portal.domain.vendor_figures import CHUNK, _digest, entity_process_ids
+from portal.domain.vendor_figures import CHUNK, _digest, entities_of_processes, entity_process_ids
 from portal.models import (
-    Award,
-    AwardSupplier,
     FlagCoverage,
     FlagResult,
-    Process,
     Vendor,
     VendorFlagTotal,
     VendorParty,
@@ -27,33 +24,6 @@ from portal.models import (
 from portal.vocabulary import EntityKind
 
 FLAG_CHUNK_PROCESSES = 300_000  # processes whose flags are read together (a few tens of MB)
-
-
-def _entities_of_processes(session: Session, process_ids: Collection[int]) -> dict[EntityKind, set[int]]:
-    """The suppliers winning an award in these processes and the buyers awarding one: whose flag counts
-    count them."""
-    found: dict[EntityKind, set[int]] = {EntityKind.SUPPLIER: set(), EntityKind.BUYER: set()}
-    ids = sorted(process_ids)
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start : start + CHUNK]
-        found[EntityKind.SUPPLIER].update(
-            session.scalars(
-                select(VendorParty.vendor_id)
-                .join(AwardSupplier, AwardSupplier.party_id == VendorParty.party_id)
-                .join(Award, Award.id == AwardSupplier.award_id)
-                .where(VendorParty.kind == EntityKind.SUPPLIER, Award.process_id.in_(part))
-                .distinct()
-            )
-        )
-        found[EntityKind.BUYER].update(
-            session.scalars(
-                select(VendorParty.vendor_id)
-                .join(Process, Process.buyer_id == VendorParty.party_id)
-                .where(VendorParty.kind == EntityKind.BUYER, Process.id.in_(part))
-                .distinct()
-            )
-        )
-    return found
 
 
 def _flags_of(session: Session, process_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -106,7 +76,7 @@ def refresh_entity_flags(session: Session, *, process_ids: Collection[int] | Non
             for kind in (EntityKind.SUPPLIER, EntityKind.BUYER)
         }
     else:
-        wanted = _entities_of_processes(session, process_ids)
+        wanted = entities_of_processes(session, process_ids)
     counted = 0
     for kind, vendor_ids in wanted.items():
         sets: list[tuple[int, str, np.ndarray]] = []

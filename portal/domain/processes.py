@@ -263,12 +263,11 @@ def name_pages(session: Session, *, ocids: Sequence[str]) -> NamePages:
     wanted = list(dict.fromkeys(ocids))
     if not wanted:
         return found
-    buyers = session.execute(
-        select(Process.ocid, VendorParty.vendor_id)
-        .join(VendorParty, (VendorParty.party_id == Process.buyer_id) & (VendorParty.kind == EntityKind.BUYER))
-        .where(Process.ocid.in_(wanted))
-    ).all()
-    found.buyers = {ocid: int(vendor_id) for ocid, vendor_id in buyers}
+    # Two lookups rather than a join: joined, SQLite walked every buyer's processes to find these (0.7 s for
+    # 500 ocids at 100,000 processes, against 10 ms).
+    buyer_of = dict(session.execute(select(Process.ocid, Process.buyer_id).where(Process.ocid.in_(wanted))).all())
+    entities = buyer_entities(session, party_ids=[b for b in buyer_of.values() if b is not None])
+    found.buyers = {ocid: entities[b] for ocid, b in buyer_of.items() if b in entities}
     suppliers = session.execute(
         select(Process.ocid, AwardSupplier.name, AwardSupplier.party_id)
         .join(Award, Award.process_id == Process.id)

@@ -716,27 +716,44 @@ def refresh_for_processes(session: Session, ocids: Sequence[str]) -> int:
 def touched_entities(session: Session, ocids: Sequence[str]) -> dict[EntityKind, set[int]]:
     """The entities whose figures the changes to these processes may have changed: their suppliers' and their
     buyers'."""
-    found: dict[EntityKind, set[int]] = {EntityKind.SUPPLIER: set(), EntityKind.BUYER: set()}
     ordered = sorted(set(ocids))
+    ids: list[int] = []
     for start in range(0, len(ordered), CHUNK):
-        processes = select(Process.id).where(Process.ocid.in_(ordered[start : start + CHUNK]))
-        found[EntityKind.SUPPLIER].update(
-            session.scalars(
-                select(VendorParty.vendor_id)
-                .join(AwardSupplier, AwardSupplier.party_id == VendorParty.party_id)
-                .join(Award, Award.id == AwardSupplier.award_id)
-                .where(VendorParty.kind == EntityKind.SUPPLIER, Award.process_id.in_(processes))
-                .distinct()
-            )
+        ids += session.scalars(select(Process.id).where(Process.ocid.in_(ordered[start : start + CHUNK])))
+    return entities_of_processes(session, ids)
+
+
+def entities_of_processes(session: Session, process_ids: Iterable[int]) -> dict[EntityKind, set[int]]:
+    """The suppliers named on an award of these processes and the buyers of them, as entities. Each in two
+    lookups (the parties, then their entities): joined, SQLite chose to walk every entity's awards or
+    processes to find these (0.7 s for 500 processes at 100,000)."""
+    found: dict[EntityKind, set[int]] = {EntityKind.SUPPLIER: set(), EntityKind.BUYER: set()}
+    ids = sorted(set(process_ids))
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        suppliers = session.scalars(
+            select(AwardSupplier.party_id)
+            .join(Award, Award.id == AwardSupplier.award_id)
+            .where(Award.process_id.in_(part))
+            .distinct()
         )
-        found[EntityKind.BUYER].update(
-            session.scalars(
-                select(VendorParty.vendor_id)
-                .join(Process, Process.buyer_id == VendorParty.party_id)
-                .where(VendorParty.kind == EntityKind.BUYER, Process.id.in_(processes))
-                .distinct()
+        buyers = session.scalars(select(Process.buyer_id).where(Process.id.in_(part)).distinct())
+        for kind, party_ids in ((EntityKind.SUPPLIER, suppliers), (EntityKind.BUYER, buyers)):
+            found[kind].update(_entities_of_parties(session, kind, party_ids).values())
+    return found
+
+
+def _entities_of_parties(session: Session, kind: EntityKind, party_ids: Iterable[int | None]) -> dict[int, int]:
+    """Party id -> its entity of `kind`, for those that have one."""
+    wanted = sorted({p for p in party_ids if p is not None})
+    found: dict[int, int] = {}
+    for start in range(0, len(wanted), CHUNK):
+        for party_id, vendor_id in session.execute(
+            select(VendorParty.party_id, VendorParty.vendor_id).where(
+                VendorParty.kind == kind, VendorParty.party_id.in_(wanted[start : start + CHUNK])
             )
-        )
+        ):
+            found[party_id] = vendor_id
     return found
 
 
@@ -1076,17 +1093,19 @@ def vendors_of_processes(session: Session, *, ocids: Sequence[str], limit: int =
     """The suppliers winning most often among these processes (a search's results), for a comparison."""
     if not ocids:
         return []
-    rows = session.execute(
-        select(VendorParty.vendor_id, func.count(func.distinct(Process.id)))
-        .join(AwardSupplier, AwardSupplier.party_id == VendorParty.party_id)
-        .join(Award, Award.id == AwardSupplier.award_id)
+    awarded = session.execute(
+        select(Award.process_id, AwardSupplier.party_id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
         .join(Process, Process.id == Award.process_id)
-        .where(VendorParty.kind == EntityKind.SUPPLIER, Process.ocid.in_(list(ocids)))
-        .group_by(VendorParty.vendor_id)
-        .order_by(func.count(func.distinct(Process.id)).desc(), VendorParty.vendor_id)
-        .limit(limit)
+        .where(Process.ocid.in_(list(ocids)))
     ).all()
-    return [int(v) for v, _ in rows]
+    entity_of = _entities_of_parties(session, EntityKind.SUPPLIER, [party_id for _, party_id in awarded])
+    wins: dict[int, set[int]] = {}
+    for process_id, party_id in awarded:
+        if party_id in entity_of:
+            wins.setdefault(entity_of[party_id], set()).add(process_id)
+    ranked = sorted(wins.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [vendor_id for vendor_id, _ in ranked[:limit]]
 
 
 def vendor_of_party(session: Session, party_id: int, kind: EntityKind = EntityKind.SUPPLIER) -> int | None:
