@@ -118,7 +118,8 @@ def _store_entity_flags(session: Session, sets: list[tuple[int, str, np.ndarray]
             }
         )
     ids = [r["vendor_id"] for r in rows]
-    session.execute(delete(VendorFlagTotal).where(VendorFlagTotal.vendor_id.in_(ids)))
+    for start in range(0, len(ids), CHUNK):  # many small entities fill a group: bounded IN lists
+        session.execute(delete(VendorFlagTotal).where(VendorFlagTotal.vendor_id.in_(ids[start : start + CHUNK])))
     session.execute(insert(VendorFlagTotal), rows)
     return len(rows)
 
