@@ -13,13 +13,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from portal.domain.redflags import INDICATORS, EntityFlags, data_set_flags, entity_flags_of
-from portal.domain.vendor_figures import CHUNK, _digest, entities_of_processes, entity_process_ids
+from portal.domain.vendor_figures import CHUNK, entities_of_processes, entity_digest, entity_process_ids
 from portal.models import (
     FlagCoverage,
     FlagResult,
     Vendor,
     VendorFlagTotal,
-    VendorParty,
 )
 from portal.vocabulary import EntityKind
 
@@ -82,13 +81,8 @@ def refresh_entity_flags(session: Session, *, process_ids: Collection[int] | Non
         sets: list[tuple[int, str, np.ndarray]] = []
         size = 0
         for vendor_id in sorted(vendor_ids):
-            party_ids = list(
-                session.scalars(
-                    select(VendorParty.party_id).where(VendorParty.vendor_id == vendor_id, VendorParty.kind == kind)
-                )
-            )
             mine = np.asarray(entity_process_ids(session, vendor_id, kind), dtype=np.int64)
-            sets.append((vendor_id, _digest(party_ids), np.unique(mine)))
+            sets.append((vendor_id, entity_digest(session, vendor_id, kind), np.unique(mine)))
             size += len(mine)
             if size >= FLAG_CHUNK_PROCESSES:
                 counted += _store_entity_flags(session, sets, summary.computed_at)
@@ -131,10 +125,9 @@ def stored_entity_flags(session: Session, vendor_id: int, kind: EntityKind) -> E
     if stored is None:
         return None
     summary = data_set_flags(session)
-    party_ids = session.scalars(
-        select(VendorParty.party_id).where(VendorParty.vendor_id == vendor_id, VendorParty.kind == kind)
-    )
-    if summary.computed_at is None or stored.summary_at != summary.computed_at or stored.parties != _digest(party_ids):
+    if summary.computed_at is None or stored.summary_at != summary.computed_at:
+        return None
+    if stored.parties != entity_digest(session, vendor_id, kind):
         return None
     return entity_flags_of(
         summary,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, defer, joinedload, selectinload
 
 from portal.domain.headline import COUNTED, describe
 from portal.domain.ocds import from_units, loads
+from portal.domain.vendor_figures import entities_of_parties
 from portal.domain.versions import Change, Version, current, differences, rank
 from portal.models import (
     Award,
@@ -28,7 +29,6 @@ from portal.models import (
     PublishedRecord,
     Release,
     Source,
-    VendorParty,
 )
 from portal.vocabulary import EntityKind, PartyRole, RunStatus, ValueBasis
 
@@ -231,21 +231,8 @@ def get_process(session: Session, ocid: str) -> ProcessView:
         versions=_versions(session, ocid, conflicts, rows, used, last_locations),
         suppliers_from_parties=[p for role, p in parties if role == PartyRole.SUPPLIER and p.id not in named],
         notes=list(dict.fromkeys(notes)),
-        buyer_pages=buyer_entities(session, party_ids=[p.id for _, p in parties] + [process.buyer_id or 0]),
+        buyer_pages=entities_of_parties(session, EntityKind.BUYER, [p.id for _, p in parties] + [process.buyer_id]),
     )
-
-
-def buyer_entities(session: Session, *, party_ids: Sequence[int]) -> dict[int, int]:
-    """Party id -> the buyer entity it was resolved into, for the parties that have one (a buyer page)."""
-    wanted = sorted({i for i in party_ids if i})
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(VendorParty.party_id, VendorParty.vendor_id).where(
-            VendorParty.kind == EntityKind.BUYER, VendorParty.party_id.in_(wanted)
-        )
-    ).all()
-    return {int(p): int(v) for p, v in rows}
 
 
 @dataclass
@@ -266,7 +253,7 @@ def name_pages(session: Session, *, ocids: Sequence[str]) -> NamePages:
     # Two lookups rather than a join: joined, SQLite walked every buyer's processes to find these (0.7 s for
     # 500 ocids at 100,000 processes, against 10 ms).
     buyer_of = dict(session.execute(select(Process.ocid, Process.buyer_id).where(Process.ocid.in_(wanted))).all())
-    entities = buyer_entities(session, party_ids=[b for b in buyer_of.values() if b is not None])
+    entities = entities_of_parties(session, EntityKind.BUYER, buyer_of.values())
     found.buyers = {ocid: entities[b] for ocid, b in buyer_of.items() if b in entities}
     suppliers = session.execute(
         select(Process.ocid, AwardSupplier.name, AwardSupplier.party_id)

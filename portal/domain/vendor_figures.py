@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -439,15 +440,9 @@ def entity_process_ids(session: Session, vendor_id: int, kind: EntityKind) -> li
     """Every process in which the entity won an award (a supplier) or awarded one (a buyer): what its red-flag
     counts are taken over, whatever number of awards its page lists. Read from its stored totals where they
     are current (a large vendor's are a hundred thousand processes)."""
-    stored = session.execute(
-        select(VendorTotal.parties, VendorTotal.won).where(VendorTotal.vendor_id == vendor_id)
-    ).first()
-    if stored is not None and stored.won is not None:
-        party_ids = session.scalars(
-            select(VendorParty.party_id).where(VendorParty.vendor_id == vendor_id, VendorParty.kind == kind)
-        )
-        if stored.parties == _digest(party_ids):
-            return read_ids(stored.won).tolist()
+    stored = _stored_ids(session, vendor_id, kind, VendorTotal.won)
+    if stored is not None:
+        return stored.tolist()
     if kind == EntityKind.SUPPLIER:
         query = select(Award.process_id).select_from(AwardSupplier).join(Award, Award.id == AwardSupplier.award_id)
     else:
@@ -475,6 +470,24 @@ REFRESH_ROWS = 200_000  # award rows read and summed together (a few hundred MB 
 
 def _digest(party_ids: Iterable[int]) -> str:
     return hashlib.sha256(",".join(str(p) for p in sorted(party_ids)).encode()).hexdigest()
+
+
+def entity_digest(session: Session, vendor_id: int, kind: EntityKind | str) -> str:
+    """The digest of the entity's parties now: what a stored figure was computed with, while it is current."""
+    return _digest(
+        session.scalars(
+            select(VendorParty.party_id).where(VendorParty.vendor_id == vendor_id, VendorParty.kind == kind)
+        )
+    )
+
+
+def _stored_ids(session: Session, vendor_id: int, kind: EntityKind | str, column: Any) -> np.ndarray | None:
+    """An id array kept with the entity's totals (`VendorTotal.won`, `.awards`), or None where there is none or
+    its parties changed since."""
+    stored = session.execute(select(VendorTotal.parties, column).where(VendorTotal.vendor_id == vendor_id)).first()
+    if stored is None or stored[1] is None or stored[0] != entity_digest(session, vendor_id, kind):
+        return None
+    return read_ids(stored[1])
 
 
 def refresh_totals(session: Session, *, kind: EntityKind, vendor_ids: Iterable[int] | None = None) -> int:
@@ -739,12 +752,13 @@ def entities_of_processes(session: Session, process_ids: Iterable[int]) -> dict[
         )
         buyers = session.scalars(select(Process.buyer_id).where(Process.id.in_(part)).distinct())
         for kind, party_ids in ((EntityKind.SUPPLIER, suppliers), (EntityKind.BUYER, buyers)):
-            found[kind].update(_entities_of_parties(session, kind, party_ids).values())
+            found[kind].update(entities_of_parties(session, kind, party_ids).values())
     return found
 
 
-def _entities_of_parties(session: Session, kind: EntityKind, party_ids: Iterable[int | None]) -> dict[int, int]:
-    """Party id -> its entity of `kind`, for those that have one."""
+def entities_of_parties(session: Session, kind: EntityKind, party_ids: Iterable[int | None]) -> dict[int, int]:
+    """Party id -> the entity of `kind` it was resolved into, for the parties that have one (a buyer's page,
+    a supplier's vendor)."""
     wanted = sorted({p for p in party_ids if p is not None})
     found: dict[int, int] = {}
     for start in range(0, len(wanted), CHUNK):
@@ -870,18 +884,17 @@ def rivalries_of(session: Session, vendor_ids: Sequence[int], awards: pd.DataFra
     """Processes where two of the vendors both tendered or were awarded (as published in tenderers, bids'
     tenderers or awards), and which of them won. The pairs are found in SQL: only shared processes come back.
     Without `awards` (the vendors' award rows), who won is read for the shared processes alone."""
-    roles = RIVAL_ROLES
     first, second = aliased(VendorParty), aliased(VendorParty)
     mine, theirs = aliased(ProcessParty), aliased(ProcessParty)
     rows = session.execute(
         select(first.vendor_id, second.vendor_id, mine.process_id, Process.ocid)
         .select_from(mine)
         .join(first, and_(first.party_id == mine.party_id, first.kind == EntityKind.SUPPLIER))
-        .join(theirs, and_(theirs.process_id == mine.process_id, theirs.role.in_(roles)))
+        .join(theirs, and_(theirs.process_id == mine.process_id, theirs.role.in_(RIVAL_ROLES)))
         .join(second, and_(second.party_id == theirs.party_id, second.kind == EntityKind.SUPPLIER))
         .join(Process, Process.id == mine.process_id)
         .where(
-            mine.role.in_(roles),
+            mine.role.in_(RIVAL_ROLES),
             first.vendor_id.in_(vendor_ids),
             second.vendor_id.in_(vendor_ids),
             first.vendor_id < second.vendor_id,
@@ -1099,7 +1112,7 @@ def vendors_of_processes(session: Session, *, ocids: Sequence[str], limit: int =
         .join(Process, Process.id == Award.process_id)
         .where(Process.ocid.in_(list(ocids)))
     ).all()
-    entity_of = _entities_of_parties(session, EntityKind.SUPPLIER, [party_id for _, party_id in awarded])
+    entity_of = entities_of_parties(session, EntityKind.SUPPLIER, [party_id for _, party_id in awarded])
     wins: dict[int, set[int]] = {}
     for process_id, party_id in awarded:
         if party_id in entity_of:
@@ -1163,19 +1176,6 @@ def _award_ids(kind: EntityKind, vendor_ids: Sequence[int]) -> Select:
     )
 
 
-def _stored_award_ids(session: Session, vendor: Vendor) -> np.ndarray | None:
-    """The entity's award ids in page order from its stored totals, or None where they are not current."""
-    stored = session.execute(
-        select(VendorTotal.parties, VendorTotal.awards).where(VendorTotal.vendor_id == vendor.id)
-    ).first()
-    if stored is None or stored.awards is None:
-        return None
-    party_ids = session.scalars(
-        select(VendorParty.party_id).where(VendorParty.vendor_id == vendor.id, VendorParty.kind == vendor.kind)
-    )
-    return read_ids(stored.awards) if stored.parties == _digest(party_ids) else None
-
-
 def _entity_awards(session: Session, award_ids: Sequence[int]) -> list[EntityAward]:
     """These awards with their process's ocid and title and their suppliers' names, in the order given."""
     if not award_ids:
@@ -1201,7 +1201,7 @@ def _entity_awards(session: Session, award_ids: Sequence[int]) -> list[EntityAwa
 
 def entity_awards(session: Session, vendor: Vendor, *, page: int = 1) -> EntityAwards:
     """One page of the entity's awards: only that page's rows are read (and the count of all of them)."""
-    stored = _stored_award_ids(session, vendor)
+    stored = _stored_ids(session, vendor.id, vendor.kind, VendorTotal.awards)
     ordered = _award_ids(EntityKind(vendor.kind), [vendor.id])
     if stored is not None:
         award_count = len(stored)
@@ -1222,7 +1222,11 @@ def all_entity_awards(session: Session, vendor_id: int, kind: EntityKind) -> Ite
     """Every award of the entity in the page's order, ENTITY_EXPORT_CHUNK at a time: the ids are read whole (a
     few MB for the largest entity), the rows a chunk at a time, so an export's memory stays flat."""
     vendor = live_vendor(session, vendor_id, kind, follow=True)
-    ids = [award_id for _, award_id, _ in session.execute(_award_ids(kind, [vendor.id])).all()]
+    stored = _stored_ids(session, vendor.id, kind, VendorTotal.awards)
+    if stored is not None:
+        ids = stored.tolist()
+    else:
+        ids = [award_id for _, award_id, _ in session.execute(_award_ids(kind, [vendor.id])).all()]
     for start in range(0, len(ids), ENTITY_EXPORT_CHUNK):
         yield _entity_awards(session, ids[start : start + ENTITY_EXPORT_CHUNK])
         session.expunge_all()  # what was read goes, or the session would hold every row

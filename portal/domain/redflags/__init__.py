@@ -123,8 +123,7 @@ def load_settings(path: Path | None = None) -> dict[str, dict[str, Any]]:
 @dataclass
 class FlagReport:
     processes: int = 0
-    written: int = 0  # processes whose flags were rewritten
-    written_ids: set[int] = field(default_factory=set)  # which (an entity of one has its counts refreshed)
+    written_ids: set[int] = field(default_factory=set)  # processes whose flags were rewritten
     fired: dict[str, int] = field(default_factory=dict)  # code -> processes it fired on (in the whole data set)
     seconds: dict[str, float] = field(default_factory=dict)  # code -> seconds to compute; "load", "write"
     fences_moved: bool = False  # an update kept fences computed before more than DRIFT of the processes changed
@@ -133,6 +132,10 @@ class FlagReport:
     rows: int = 0  # flag rows written (fired and coverage)
     fences_at: datetime | None = None  # an update: when the fences it compared with were computed
     since: float = 0.0  # an update: the share of processes rewritten since the fences were computed
+
+    @property
+    def written(self) -> int:
+        return len(self.written_ids)
 
 
 def json_safe(value: Any) -> Any:
@@ -280,7 +283,6 @@ def recompute_flags(
         for i, text, score in zip(coverage.index, coverage.to_numpy(), scores.to_numpy(), strict=True)
     ]
     _insert(session, "flag_coverage", ("process_id", "outcomes", "transparency", "computed_at"), coverage_rows)
-    report.written = len(written)
     report.written_ids = {int(i) for i in written}
     report.rows = len(fired_rows) + len(coverage_rows)
     write_summary(session, now)
@@ -529,7 +531,6 @@ def _update(
     report.written_ids = (
         {r[0] for r in fired_rows} | {r[0] for r in coverage_rows} | {i for ids in gone.values() for i in ids}
     )
-    report.written = len(report.written_ids)
     report.rows = len(fired_rows) + len(coverage_rows) + sum(len(ids) for ids in gone.values())
     report.processes = int(session.scalar(select(func.count()).select_from(Process)) or 0)
     _drift(session, report)
