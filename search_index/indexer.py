@@ -25,7 +25,7 @@ import re
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 from whoosh import index as whoosh_index
 from whoosh.fields import NUMERIC, Schema
@@ -380,19 +380,26 @@ def update_index(
 
 
 def _apply(
-    session_factory: Callable[[], Session], directory: str | Path, report: IndexReport, *, forget: bool | None
+    session_factory: Callable[[], Session],
+    directory: str | Path,
+    report: IndexReport,
+    *,
+    forget: bool | None,
+    read: Collection[tuple] = (),
 ) -> list[tuple]:
-    """Index the queued processes into the index in `directory`; returns the queue rows it indexed.
+    """Index the queued processes into the index in `directory`; returns the queue rows it indexed, and the rows
+    in `read` (already read by a rebuild), which it returns without indexing them again.
 
     With forget=None the rows are forgotten unless a rebuild is under way once they have been read: a rebuild
     that starts later reads every change those rows stand for, since their ingests had committed."""
     ix = open_index(directory)
     with session_factory() as session:
         queued = session.execute(select(IndexQueue.ocid, IndexQueue.queued_at).order_by(IndexQueue.ocid)).all()
+    done = [tuple(row) for row in queued if tuple(row) in read]
+    queued = [row for row in queued if tuple(row) not in read]
     if forget is None:
         report.kept_queued = rebuilding(directory)
         forget = not report.kept_queued
-    done = []
     for chunk in _chunks(queued, CHUNK):
         ocids = [ocid for ocid, _ in chunk]
         with session_factory() as session:
@@ -407,9 +414,11 @@ def _apply(
 
 
 def _forget(session_factory: Callable[[], Session], rows: list[tuple]) -> None:
+    """Delete these queue rows, each only if it was not queued again since (a newer `queued_at`)."""
+    gone = delete(IndexQueue).where(IndexQueue.ocid == bindparam("o"), IndexQueue.queued_at == bindparam("q"))
     with session_factory() as session, session.begin():
-        for ocid, queued_at in rows:
-            session.execute(delete(IndexQueue).where(IndexQueue.ocid == ocid, IndexQueue.queued_at == queued_at))
+        for chunk in _chunks(rows, 10_000):
+            session.connection().execute(gone, [{"o": ocid, "q": queued_at} for ocid, queued_at in chunk])
 
 
 def apply_queue(session_factory: Callable[[], Session], directory: str | Path, *, timeout: float = LOCK_TIMEOUT) -> int:
@@ -431,16 +440,19 @@ def rebuild(
     """Build a fresh index from the database beside the live one, then swap it in; returns the document count.
 
     What is queued when the build ends (processes ingested meanwhile, whose updates went to the old index) is
-    replayed into the new index under the writers' lock before the swap."""
+    replayed into the new index under the writers' lock before the swap. Entries already queued when the build
+    starts are only forgotten: their ingests had committed, so the build reads what they stand for."""
     report = report if report is not None else IndexReport()
     target = Path(directory)
     building = _sibling(target, ".building")
     with _flock(_sibling(target, ".rebuild.lock"), timeout, "rebuild"):
         shutil.rmtree(building, ignore_errors=True)
         building.mkdir(parents=True)
+        with session_factory() as session:
+            before = {tuple(row) for row in session.execute(select(IndexQueue.ocid, IndexQueue.queued_at))}
         count = _build(session_factory, building, procs, report)
         with writing(target, timeout, "rebuild"):
-            replayed = _apply(session_factory, building, IndexReport(), forget=False)
+            replayed = _apply(session_factory, building, IndexReport(), forget=False, read=before)
             _swap(building, target)
             _forget(session_factory, replayed)
     return count

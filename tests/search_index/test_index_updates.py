@@ -124,6 +124,33 @@ def test_a_release_ingested_during_a_rebuild_is_in_the_new_index(app, sessions, 
     assert queued(sessions) == []
 
 
+def test_a_rebuild_replays_only_what_was_queued_after_it_started(app, sessions, tmp_path, monkeypatch):
+    # A bulk load leaves every process queued; the build reads them all, so replaying them would index each twice.
+    assert run_ingest(sessions, str(releases_file(tmp_path, "a.json", {1: 10, 2: 20, 3: 30}))).status == "succeeded"
+    assert len(queued(sessions)) == 3
+    build, write = indexer._build, indexer._write
+    replayed: list[str] = []
+
+    def build_then_ingest(*args):
+        count = build(*args)
+        assert run_ingest(sessions, str(releases_file(tmp_path, "b.json", {2: 25, 4: 40}, step=2))).status == "succeeded"
+        return count
+
+    def recording_write(ix, docs, gone, report):
+        replayed.extend(d["ocid"] for d in docs)
+        return write(ix, docs, gone, report)
+
+    monkeypatch.setattr(indexer, "_build", build_then_ingest)
+    monkeypatch.setattr(indexer, "_write", recording_write)
+    assert rebuild(sessions, app.config["INDEX_DIR"]) == 3
+    # Lot 2 was queued again by the second ingest (after the build read it), lot 4 is new: only they are replayed.
+    assert sorted(replayed) == ["ocds-test00-2", "ocds-test00-4"]
+    assert queued(sessions) == []
+    index = SearchIndex(app.config["INDEX_DIR"])
+    assert search_processes(index, q="bridge").total == 4
+    assert search_processes(index, q="lot2").hits[0].amount.startswith("25")
+
+
 def test_the_web_path_never_creates_an_index(tmp_path):
     missing = tmp_path / "index"
     started = time.monotonic()
