@@ -21,19 +21,89 @@ before it has no flag facet and no badges until `portal reindex`; its updates le
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from whoosh.analysis import CharsetFilter, RegexTokenizer, ShingleFilter, SpaceSeparatedTokenizer, StandardAnalyzer
+from whoosh.analysis import (
+    CharsetFilter,
+    RegexTokenizer,
+    ShingleFilter,
+    SpaceSeparatedTokenizer,
+    StandardAnalyzer,
+    Token,
+)
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang import has_stemmer, stemmer_for_language
 from whoosh.support.charset import accent_map
 
 # No stop words (the corpus mixes French, Spanish, Ukrainian and English, and phrases must match exactly) and no
-# stemming (no single language's stemmer fits); accents folded so "equipement" finds "équipement".
-ANALYZER = StandardAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
+# stemming (no single language's stemmer fits); accents folded so "equipement" finds "équipement". This chain
+# defines the words; FoldedWords gives the same tokens in one pass, for the index build.
+WORDS_CHAIN = StandardAnalyzer(stoplist=None, minsize=1) | CharsetFilter(accent_map)
 
-# Neighbouring words joined by a space, which the analyser never leaves inside a word.
-PAIR_ANALYZER = ANALYZER | ShingleFilter(size=2, sep=" ")
+
+class FoldedWords(RegexTokenizer):
+    """WORDS_CHAIN's tokens (text, positions, characters) in one generator instead of three: a word matched by
+    Whoosh's default pattern, lowercased, then its accents folded. Analysis was a third of the index build, and
+    each document's text is read for words, word pairs and stems. tests/search_index/test_analysis.py holds the
+    two to the same tokens. An index's schema names this class: it must keep its name and module."""
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: object,
+    ) -> Iterator[Token]:
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            matches: Iterable = [None]
+        else:
+            matches = self.expression.finditer(value)
+        for pos, match in enumerate(matches):
+            raw = value if match is None else match.group(0)
+            if keeporiginal:
+                token.original = raw
+            token.text = raw.lower().translate(accent_map)
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = start_pos + pos
+            if chars:
+                start, end = (0, len(value)) if match is None else match.span()
+                token.startchar, token.endchar = start_char + start, start_char + end
+            yield token
+
+
+class FoldedPairs(FoldedWords):
+    """Each two neighbouring words joined by a space, which the analyser never leaves inside a word; a text of
+    one word gives that word (as Whoosh's ShingleFilter does)."""
+
+    def __call__(self, value: str, **kwargs: object) -> Iterator[Token]:  # type: ignore[override]
+        previous = None
+        paired = False
+        for token in super().__call__(value, **kwargs):  # type: ignore[arg-type]
+            word = token.text
+            if previous is not None:
+                token.text = f"{previous} {word}"
+                paired = True
+                yield token
+            previous = word
+        if not paired and previous is not None:
+            token.text = previous
+            yield token
+
+
+ANALYZER = FoldedWords()
+PAIR_ANALYZER = FoldedPairs()
+# What PAIR_ANALYZER gives, as a chain of Whoosh's own filters (an index built before FoldedPairs names it).
+PAIRS_CHAIN = WORDS_CHAIN | ShingleFilter(size=2, sep=" ")
 
 SEARCH_FIELD = "text"
 PAIR_FIELD = "pairs"  # the word pairs of SEARCH_FIELD
@@ -69,6 +139,14 @@ FIELD_QUERIES = ("title", "buyer", "suppliers")  # the fields a query can name
 MISSING = 0
 
 
+class SortableNumber(NUMERIC):
+    """A number kept only as a sortable column: filters, facets and sorts read the column (search_index/columns.py)
+    and no query reads its terms. Whoosh's NUMERIC also indexes 16 trie terms per 64-bit value, which were a
+    third of a document's postings in the index build. An index's schema names this class."""
+
+    indexed = False
+
+
 def process_schema() -> Schema:
     return Schema(
         ocid=ID(stored=True, unique=True),
@@ -93,14 +171,14 @@ def process_schema() -> Schema:
         flags=KEYWORD(stored=True),
         currency=ID(stored=True, sortable=True),
         # Sortable integer columns order and filter (cents, epoch seconds); display values are stored as text.
-        amount=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
+        amount=SortableNumber(numtype=int, bits=64, sortable=True, default=MISSING),
         amount_text=STORED(),
-        when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
+        when=SortableNumber(numtype=int, bits=64, sortable=True, default=MISSING),
         date=STORED(),
         # When the tender period started, the first award was made and the first contract signed (epoch seconds).
-        tender_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
-        award_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
-        signed_when=NUMERIC(numtype=int, bits=64, sortable=True, default=MISSING),
+        tender_when=SortableNumber(numtype=int, bits=64, sortable=True, default=MISSING),
+        award_when=SortableNumber(numtype=int, bits=64, sortable=True, default=MISSING),
+        signed_when=SortableNumber(numtype=int, bits=64, sortable=True, default=MISSING),
     )
 
 
