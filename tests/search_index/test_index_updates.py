@@ -133,7 +133,9 @@ def test_a_rebuild_replays_only_what_was_queued_after_it_started(app, sessions, 
 
     def build_then_ingest(*args):
         count = build(*args)
-        assert run_ingest(sessions, str(releases_file(tmp_path, "b.json", {2: 25, 4: 40}, step=2))).status == "succeeded"
+        assert (
+            run_ingest(sessions, str(releases_file(tmp_path, "b.json", {2: 25, 4: 40}, step=2))).status == "succeeded"
+        )
         return count
 
     def recording_write(ix, docs, gone, report):
