@@ -213,3 +213,10 @@ def search_filters(args: Mapping[str, str]) -> tuple[Filters, list[Note]]:
         facets=tuple(facets),
     )
     return filters, notes
+
+
+def filters_in_use(filters: Filters) -> int:
+    """How many of the form's fields narrow the results: a phone shows the count on the folded filters, so that
+    a filter out of sight is not forgotten. Amount bounds count only with a currency, as they apply only then."""
+    bounds = (filters.min_amount, filters.max_amount) if filters.currency is not None else ()
+    return sum(value is not None for value in (filters.currency, filters.date_from, filters.date_to, *bounds))

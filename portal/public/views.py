@@ -37,7 +37,7 @@ from portal.domain.processes import (
 )
 from portal.domain.redflags import FlagLine, process_flags
 from portal.domain.vendor_figures import vendor_of_party
-from portal.public.params import search_filters
+from portal.public.params import filters_in_use, search_filters
 from portal.render import (
     MAX_ID,
     Invalid,
@@ -274,6 +274,7 @@ def search() -> Response:
         facets=facet_links(results),
         sorts=SORTS,
         filters=filters,
+        filters_in_use=filters_in_use(filters),
         notes=notes,
         languages=languages,
         buyer_url=partial(buyer_url, pages),

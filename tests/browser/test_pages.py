@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -359,6 +360,52 @@ def overflow_on_a_phone(new_page, paths) -> dict:
         if widths["scroll"] > widths["client"]:
             overflowing[path] = widths
     return overflowing
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def test_on_a_phone_the_results_come_first_and_the_filters_fold_away(new_page):
+    page = new_page(**PHONE)
+    page.goto("/search")
+    total = shown_count(page)[0]
+    summary = page.locator("main details.filters > summary")
+    currency = page.get_by_role("main").get_by_label("Currency", exact=True)
+    expect(summary).to_have_text("Filters")
+    expect(currency).to_be_hidden()
+    expect(page.get_by_role("group", name="Filters", exact=True)).to_be_hidden()
+    first = result_links(page).first.bounding_box()
+    assert first and first["y"] + first["height"] <= PHONE["viewport"]["height"], first  # on the first screen
+    assert not Axe().run(page).violations_count
+
+    summary.click()
+    expect(currency).to_be_visible()
+    assert page.evaluate(OVERFLOWING_JS)["scroll"] <= PHONE["viewport"]["width"]
+    currency.fill("mxn")
+    with page.expect_navigation():
+        page.get_by_role("main").get_by_role("button", name="Search").click()
+    assert query_of(page.url)["currency"] == ["mxn"]
+    assert 0 < shown_count(page)[0] < total
+    assert {currency for _, currency in shown_values(page)} == {"MXN"}
+
+    # Folded again, saying a filter applies; the keyboard unfolds it.
+    expect(summary).to_have_text("Filters (1 in use)")
+    expect(currency).to_be_hidden()
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(currency).to_be_visible()
+    expect(currency).to_have_value("MXN")
+
+
+def test_on_a_wide_screen_the_filters_stand_open_above_the_results(new_page):
+    page = new_page(viewport={"width": 1280, "height": 800})
+    page.goto("/search")
+    filters = page.get_by_role("group", name="Filters", exact=True)
+    expect(filters).to_be_visible()
+    expect(page.get_by_role("main").get_by_label("Currency", exact=True)).to_be_visible()
+    expect(page.locator("main details.filters > summary")).to_be_hidden()  # the legend names them, as before
+    fieldset, first = filters.bounding_box(), result_links(page).first.bounding_box()
+    assert fieldset and first and fieldset["y"] + fieldset["height"] < first["y"]
 
 
 def test_pages_fit_a_phone_screen(new_page):

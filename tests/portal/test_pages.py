@@ -295,6 +295,22 @@ def test_malformed_filters_are_ignored(client, query_string, total):
     assert response.get_json()["total"] == total
 
 
+@pytest.mark.parametrize(
+    ("query_string", "summary"),
+    [
+        ("", "Filters"),
+        ("currency=CAD&min_amount=5000", "Filters (2 in use)"),
+        ("min_amount=5000", "Filters"),  # without a currency the bound does not apply
+        ("currency=CAD&date_from=2016&date_to=2017-02-31&max_amount=10k", "Filters (3 in use)"),
+        ("buyer=Ville+de+Montr%C3%A9al", "Filters"),  # a facet is shown with the facets, not counted here
+    ],
+)
+def test_the_folded_filters_say_how_many_apply(client, query_string, summary):
+    """On a phone only the summary of the filters shows: it must not hide that some apply."""
+    page = client.get(f"/search?{query_string}").get_data(as_text=True)
+    assert re.search(r'<details class="filters">\s*<summary>(.*?)</summary>', page)[1] == summary
+
+
 def test_home_figures_follow_each_ingest(app, load):
     client = app.test_client()
     load(DEMO_DATA / "montreal")
