@@ -1,5 +1,6 @@
 """Searches from a long-lived worker while small ingests change the index, as under gunicorn: the same thread
-keeps its searcher from one request to the next while commits add segments and Whoosh merges them."""
+keeps its searcher from one request to the next while commits add segments and Whoosh merges them; and a
+gunicorn worker's vendor pages, comparisons and facets while `portal ingest` runs beside it."""
 
 from __future__ import annotations
 
@@ -140,6 +141,119 @@ def test_gunicorn_worker_keeps_answering_across_ingests(tmp_path):
             assert _get(base + "?q=road")[1]["total"] == len(
                 {n for s in range(step + 1) for n in (s, s + 1, s * 7 % 5)}
             )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        app.extensions["portal.engine"].dispose()
+
+
+def award_release(step: int, number: int) -> dict:
+    """An award of process `number` at `step`, to one of two suppliers under a few spellings, by one buyer."""
+    supplier = ["Acme Paving Ltd", "ACME PAVING LTD.", "Birch Roads Inc"][(step + number) % 3]
+    return {
+        "ocid": f"ocds-test00-v{number}",
+        "id": f"a{step}",
+        "date": f"20{20 + step % 4}-03-{step + 1:02d}T00:00:00Z",
+        "tag": ["award"],
+        "buyer": {"id": "roads", "name": "City Roads Department"},
+        "parties": [
+            {"id": "roads", "name": "City Roads Department", "roles": ["buyer"]},
+            {"id": f"s{number}", "name": supplier, "roles": ["supplier"]},
+        ],
+        "tender": {"id": f"t{number}", "title": f"Road resurfacing lot {number}"},
+        "awards": [
+            {
+                "id": f"a{number}",
+                "status": "active",
+                "date": f"20{20 + step % 4}-03-{step + 1:02d}T00:00:00Z",
+                "value": {"amount": 1000 * number + step, "currency": "CAD"},
+                "suppliers": [{"id": f"s{number}", "name": supplier}],
+            }
+        ],
+    }
+
+
+def test_gunicorn_worker_shows_vendor_pages_and_facets_as_each_cli_ingest_leaves_them(tmp_path):
+    """The way it is deployed: a long-lived gunicorn worker serves while `portal ingest` runs beside it (entity
+    resolution, stored totals and flag counts, index update). After each ingest the worker's vendor and buyer
+    pages, comparison and facets equal those of an app opened afresh on the same data."""
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:
+        missing("gunicorn is not installed (pip install -e '.[bench]')")
+    from sqlalchemy import select
+
+    from portal.models import Vendor
+
+    database = f"sqlite:///{tmp_path / 'portal.sqlite'}"
+    env = dict(os.environ, PORTAL_DATABASE_URL=database, PORTAL_INDEX_DIR=str(tmp_path / "index"))
+    env["PORTAL_SECRET_KEY"] = "a key for this test only, the same in every worker"
+    env["PORTAL_DOWNLOADS_DIR"] = str(tmp_path / "downloads")
+    env["PORTAL_CHECKPOINT_DIR"] = str(tmp_path / "checkpoints")
+
+    def portal(*args: str) -> None:
+        command = [sys.executable, "-c", "from portal.cli import main; main()", *args]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    def portal_ingest(step: int) -> None:
+        path = tmp_path / f"awards{step}.json"
+        numbers = range(step * 3, step * 3 + 4)  # each step changes one process of the step before
+        path.write_text(json.dumps({"releases": [award_release(step, n) for n in numbers]}), encoding="utf-8")
+        portal("ingest", str(path))
+
+    portal("init-db")
+    portal_ingest(0)
+    app = make_app(database, tmp_path)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "2", "-b", f"127.0.0.1:{port}", "portal.wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if _get(base + "/search.json")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start")
+        seen_awards = []
+        for step in range(1, 6):
+            portal_ingest(step)
+            fresh_app = make_app(database, tmp_path)
+            with fresh_app.extensions["portal.sessions"]() as session:
+                entities = {
+                    v.name: v.id for v in session.scalars(select(Vendor).where(Vendor.merged_into_id.is_(None)))
+                }
+            acme = next(i for name, i in entities.items() if name.lower().startswith("acme"))
+            birch, roads = entities["Birch Roads Inc"], entities["City Roads Department"]
+            paths = [
+                f"/vendor/{acme}.json",
+                f"/vendor/{birch}.json",
+                f"/buyer/{roads}.json",
+                f"/compare.json?vendor={acme}&vendor={birch}",
+                "/search.json?q=road",
+                "/search.json?q=road&supplier=Birch+Roads+Inc",
+                "/search.json?q=resurfacing&sort=amount",
+            ]
+            fresh = fresh_app.test_client()
+            for path in paths:
+                status, body = _get(base + path)
+                assert status == 200, (step, path, server.stderr.peek(4000) if server.poll() is not None else "")
+                assert body == fresh.get(path).get_json(), (step, path)
+            seen_awards.append(_get(f"{base}/vendor/{acme}.json")[1])
+            fresh_app.extensions["portal.engine"].dispose()
+        # The pages did change between ingests (a comparison of two stale answers would prove nothing).
+        assert len({json.dumps(page, sort_keys=True) for page in seen_awards}) == len(seen_awards)
     finally:
         server.terminate()
         try:
