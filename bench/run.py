@@ -522,8 +522,9 @@ class Bench:
 
         Measured as the stems are: `first`, each query's first search with and without facets, the posting
         cache emptied before each (what a query no one asked since the last update costs: its posting lists
-        read from the index files); then, every query searched once, rounds of both ways in turn, which goes
-        first swapped from one query to the next, so that the difference is the facet counts alone."""
+        read from the index files); then each query searched once and rounds of both ways in turn (a reader
+        paging through its results), which goes first swapped from one query and round to the next, so that
+        the difference is the facet counts alone."""
         from bench.queries import query_classes
         from portal.public.views import FACET_LIMIT
         from search_index.query import search_processes
@@ -551,13 +552,12 @@ class Bench:
                 for facets in (True, False) if i % 2 == 0 else (False, True):
                     _forget_postings(index)
                     first["whoosh" if facets else "whoosh_no_facets"].append(search(query.q, facets)[0])
-            for round_ in range(rounds):
-                for i, query in enumerate(queries):
+            for i, query in enumerate(queries):
+                totals.append(search(query.q, True)[1])
+                search(query.q, False)
+                for round_ in range(rounds):
                     for facets in (True, False) if (round_ + i) % 2 == 0 else (False, True):
-                        ms, total = search(query.q, facets)
-                        timings["whoosh" if facets else "whoosh_no_facets"].append(ms)
-                        if facets and round_ == 0:
-                            totals.append(total)
+                        timings["whoosh" if facets else "whoosh_no_facets"].append(search(query.q, facets)[0])
             for query in queries:
                 started = time.perf_counter()
                 fts_totals.append(fts.search(query.fts))
@@ -579,11 +579,13 @@ class Bench:
         """The same queries on the same index with their words also looked up by their stems (as the portal
         searches) and without (each word only as written), in this process, measured two ways:
 
-        - warm: every query searched once both ways, then STEM_ROUNDS rounds of both ways in turn, which of the
-          two goes first swapped from one query to the next and from one round to the next. The second of two
-          searches in a row is faster (its arrays are in the processor's caches), and a word's first search
-          reads its posting lists, which the other way then finds in memory: with the stemmed search always
-          first, both counted against it.
+        - warm: each query searched once both ways, then STEM_ROUNDS rounds of both ways in turn (a reader
+          paging through its results), which of the two goes first swapped from one query to the next and from
+          one round to the next. The second of two searches in a row is faster (its arrays are in the
+          processor's caches), and a word's first search reads its posting lists, which the other way then finds
+          in memory: with the stemmed search always first, both counted against it. Each query's rounds follow
+          its warm-up: at a million documents 40 common words' lists outgrow the posting cache, so rounds over
+          all the queries in turn measured cold reads again.
         - `first`: each distinct query's first search, the posting cache emptied before every search either
           way, so that each reads its own posting lists from the index files (in the page cache: read once
           before); the field lengths and columns, read once per index version, are kept.
@@ -616,11 +618,10 @@ class Bench:
                     for stems in (True, False) if (round_ + i) % 2 == 0 else (False, True):
                         _forget_postings(index)
                         first["stemmed" if stems else "unstemmed"].append(search(query, stems)[0])
-            for query in queries:
+            for i, query in enumerate(queries):
                 search(query, True)
                 search(query, False)
-            for round_ in range(rounds):
-                for i, query in enumerate(queries):
+                for round_ in range(rounds):
                     for stems in (True, False) if (round_ + i) % 2 == 0 else (False, True):
                         way = "stemmed" if stems else "unstemmed"
                         ms, total = search(query, stems)
