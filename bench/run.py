@@ -168,9 +168,9 @@ class Bench:
         return self.raw(self.postgres_url)
 
     def do_reindex(self) -> dict:
-        from search_index.indexer import rebuild
-
         import resource
+
+        from search_index.indexer import rebuild
 
         def cpu() -> float:  # this process's and its finished writer processes' CPU seconds
             return sum(
