@@ -153,6 +153,16 @@ def url_with(endpoint: str | None = None, **changes: Any) -> str:
     return f"{path}?{query}" if query else path
 
 
+def url_maker(endpoint: str, name: str, stand_in: Any, encode: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`url_for(endpoint, **{name: value})` for many values, the router asked once: the URL built for
+    `stand_in`, with its one path value replaced by each value as the route's converter writes it (`encode`:
+    `encode_ocid` for an ocid, `str` for an id), for the links of every row of an export."""
+    head, found, tail = url_for(endpoint, **{name: stand_in}).rpartition(encode(stand_in))
+    if not found:
+        raise ValueError(f"{endpoint} does not write {name} with {encode.__name__}")
+    return lambda value: f"{head}{encode(value)}{tail}"
+
+
 def alternate_links(current: str) -> list[str]:
     page_endpoint = _page_endpoint()
     links = []
@@ -256,7 +266,13 @@ def csv_rows(rows: Iterable[Mapping[str, Any]], columns: Iterable[str]) -> Itera
 
 def csv_response(rows: Iterable[Mapping[str, Any]], columns: Iterable[str], filename: str) -> Response:
     """A streamed CSV export (see `csv_rows`), with the page's alternate links."""
-    response = Response(stream_with_context(csv_rows(rows, columns)), mimetype=FORMATS["csv"])
+    return csv_stream(csv_rows(rows, columns), filename)
+
+
+def csv_stream(lines: Iterator[str], filename: str) -> Response:
+    """CSV text already written (by `csv_rows`, or a writer made for one export's columns), streamed with the
+    page's alternate links."""
+    response = Response(stream_with_context(lines), mimetype=FORMATS["csv"])
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     for link in alternate_links("csv"):
         response.headers.add("Link", link)

@@ -38,6 +38,7 @@ from search_index.schema import ID_FIELD, MISSING, looks_like_id
 from search_index.store import IndexMissing, SearchIndex
 from search_index.whoosh_internals import usable
 from search_index.whoosh_internals.postings import Postings, leaf_term_docs
+from search_index.whoosh_internals.stored import read_stored, stored_readers
 
 __all__ = [
     "MAX_PAGE",
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 SORTS = ("relevance", "amount", "date", "amount_asc", "date_asc")  # amounts grouped by currency either way
 MAX_PAGE = 500  # deeper pages cost a full sort for little use; narrow the query instead
 NOT_BUILT = "The search index has not been built yet."
+UNMARKED = Markup()  # the title and snippet HTML of a hit read without them
 
 
 @dataclass
@@ -108,17 +110,22 @@ def columns_of(searcher: Searcher) -> Columns:
 
 def postings_of(searcher: Searcher) -> Postings | None:
     """The numpy posting reader, or None where the guard finds Whoosh or the index not as verified."""
-    allowed = _attached(searcher, "internals_usable", lambda searcher, _: [usable(searcher)])
-    return _attached(searcher, "postings", Postings) if allowed[0] else None
+    return _attached(searcher, "postings", Postings) if internals_allowed(searcher) else None
 
 
-def _hit(fields: dict, marks: Highlighter) -> Hit:
+def internals_allowed(searcher: Searcher) -> bool:
+    """Whether search_index.whoosh_internals may read this searcher's index (checked once per searcher)."""
+    return _attached(searcher, "internals_usable", lambda searcher, _: [usable(searcher)])[0]
+
+
+def _hit(fields: dict, marks: Highlighter | None) -> Hit:
+    """A hit from its stored fields; without `marks`, no title or snippet HTML (an export shows neither)."""
     title = fields.get("title") or fields["ocid"]
     return Hit(
         ocid=fields["ocid"],
         title=title,
-        title_html=marks.title(title),
-        snippet_html=marks.snippet(fields.get("description", "")),
+        title_html=marks.title(title) if marks else UNMARKED,
+        snippet_html=marks.snippet(fields.get("description", "")) if marks else UNMARKED,
         buyer=fields.get("buyer", ""),
         suppliers=[s for s in fields.get("suppliers", "").split("\n") if s],
         status=fields.get("status", ""),
@@ -381,7 +388,24 @@ def _all_matches(
     return docnums, scores
 
 
-def hits_at(ordered: Ordered, start: int, end: int, q: str = "") -> list[Hit]:
-    """The rows from `start` to `end` (exclusive) of an ordered result, marked for the words of `q`."""
-    marks = Highlighter(query_words(parse_query(ordered.searcher, q)))
-    return [_hit(ordered.searcher.stored_fields(int(d)), marks) for d in ordered.docnums[start:end]]
+def hits_at(ordered: Ordered, start: int, end: int, q: str = "", *, html: bool = True) -> list[Hit]:
+    """The rows from `start` to `end` (exclusive) of an ordered result, marked for the words of `q`; with
+    `html=False`, without their title and snippet HTML (a CSV export writes neither)."""
+    marks = Highlighter(query_words(parse_query(ordered.searcher, q))) if html else None
+    return [_hit(fields, marks) for fields in stored_in_order(ordered.searcher, ordered.docnums[start:end])]
+
+
+def stored_in_order(searcher: Searcher, docnums: np.ndarray) -> list[dict]:
+    """The stored fields of `docnums`, in their order, read in document order: each segment's stored column
+    forwards, rather than jumping about it as a relevance or date order would (the reads an export makes for
+    every one of its rows), straight from the column where the internals' guard allows."""
+    order = np.argsort(docnums, kind="stable")
+    ascending = docnums[order].tolist()
+    if ascending and internals_allowed(searcher):
+        fields = read_stored(_attached(searcher, "stored", lambda searcher, _: stored_readers(searcher)), ascending)
+    else:
+        fields = [searcher.stored_fields(docnum) for docnum in ascending]
+    found: list[dict] = [{}] * len(ascending)
+    for position, stored in zip(order.tolist(), fields, strict=True):
+        found[position] = stored
+    return found

@@ -79,3 +79,18 @@ def as_columns(terms: list[Terms]) -> dict[str, str | None]:
         "licence": joined([t.licence for t in terms]),
         "attribution": joined([t.attribution for t in terms]),
     }
+
+
+def source_terms(session: Session) -> dict[int, Terms]:
+    """Every source's terms, by source id (one row a source), for `as_columns`: a source's terms are the same
+    for each of its processes, so an export reads them in this one small query rather than joined to each
+    release."""
+    rows = session.execute(
+        select(Source.id, Source.name, SourceState.licence, SourceState.licence_url, SourceState.attribution).outerjoin(
+            SourceState, SourceState.source_id == Source.id
+        )
+    )
+    return {
+        source_id: Terms(name, licence, licence_url, attribution)
+        for source_id, name, licence, licence_url, attribution in rows
+    }

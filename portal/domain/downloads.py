@@ -40,11 +40,14 @@ CSV_COLUMNS = (
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
+FORMULA_START = frozenset("=+-@\t\r")  # a cell's first characters that a spreadsheet may read as a formula
+
+
 def spreadsheet_safe(value: object) -> str:
     """A cell as text that no spreadsheet runs as a formula: text starting with = + - @, a tab or a carriage
     return gets a leading `'` (a negative number stays a number)."""
     text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
+    if text[:1] in FORMULA_START and not _NUMBER.fullmatch(text):
         return "'" + text
     return text
 

@@ -33,7 +33,8 @@ def language_tag(value: object) -> str | None:
     return primary.lower() + (f"-{rest}" if rest else "")
 
 
-def _language_of_compiled(session: Session) -> ColumnElement:
+def language_of_compiled(session: Session) -> ColumnElement:
+    """The compiled release's `language`, as published (read it with `language_tag`)."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(Process.compiled, JSONB)["language"].astext
     return func.json_extract(Process.compiled, "$.language")
@@ -44,7 +45,7 @@ def content_languages(session: Session, *, ocids: Iterable[str]) -> dict[str, st
     wanted = sorted(set(ocids))
     if not wanted:
         return {}
-    rows = session.execute(select(Process.ocid, _language_of_compiled(session)).where(Process.ocid.in_(wanted)))
+    rows = session.execute(select(Process.ocid, language_of_compiled(session)).where(Process.ocid.in_(wanted)))
     found = {}
     for ocid, value in rows:
         tag = language_tag(value)

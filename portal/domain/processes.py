@@ -10,11 +10,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, defer, joinedload, selectinload
+from sqlalchemy import ColumnElement, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import QueryableAttribute, Session, defer, joinedload, selectinload
 
+from portal.domain.attribution import Terms, as_columns, source_terms
 from portal.domain.headline import COUNTED, describe
+from portal.domain.languages import language_of_compiled, language_tag
 from portal.domain.ocds import from_units, loads
 from portal.domain.vendor_figures import entities_of_parties
 from portal.domain.versions import Change, Version, current, differences, rank
@@ -260,10 +264,103 @@ def name_pages(session: Session, *, ocids: Sequence[str]) -> NamePages:
         .join(Award, Award.process_id == Process.id)
         .join(AwardSupplier, AwardSupplier.award_id == Award.id)
         .where(Process.ocid.in_(wanted))
+        .order_by(Award.id, AwardSupplier.party_id)  # a name two parties share in a process: the first award's
     ).all()
     for ocid, name, party_id in suppliers:
         found.suppliers.setdefault((ocid, name.strip()), int(party_id))
     return found
+
+
+@dataclass
+class ResultDetails:
+    """What the database adds to rows of search results in an export: each process's language, the pages
+    behind its names, and its sources' terms as the export's three cells (`as_columns`)."""
+
+    languages: dict[str, str]  # as content_languages
+    pages: NamePages  # as name_pages
+    terms: dict[str, dict[str, str | None]]  # ocid -> as_columns(terms_of(...)[ocid])
+
+
+@dataclass
+class Recurring:
+    """What recurs from chunk to chunk of one export, read once: the sources' terms and each buyer's entity (as
+    many as there are sources and buyers, however many rows)."""
+
+    terms: dict[int, Terms] | None = None  # source id -> its terms
+    buyers: dict[int, int | None] = field(default_factory=dict)  # buyer party id -> its entity, None for none
+    cells: dict[tuple[int, ...], dict[str, str | None]] = field(default_factory=dict)  # source ids -> as_columns
+
+
+def result_details(session: Session, *, ocids: Sequence[str], recurring: Recurring | None = None) -> ResultDetails:
+    """`content_languages`, `name_pages` and the export's columns of `terms_of` for a chunk of an export's rows:
+    the processes (ocid, buyer and language together), their awards' suppliers by process id and the sources of
+    their releases, three plain queries; the buyers' entities and the sources' terms as they first occur in
+    `recurring`. The sources are all an export's cells need of `terms_of`, which joins every release to its
+    source's state and run (for when a source stopped publishing it, which the cells leave out). Lists are bound
+    as one value each (`_among`): 500 values expanded into as many parameters cost more than the lookups."""
+    found = ResultDetails({}, NamePages(), {})
+    wanted = list(dict.fromkeys(ocids))
+    if not wanted:
+        return found
+    recurring = recurring if recurring is not None else Recurring()
+    connection = session.connection()  # Core rows: no ORM work for plain columns
+    ocid_of: dict[int, str] = {}
+    buyer_of: dict[str, int] = {}
+    languages = found.languages
+    tags: dict[object, str | None] = {}  # a few languages, each read once
+    for process_id, ocid, buyer_id, language in connection.execute(
+        select(Process.id, Process.ocid, Process.buyer_id, language_of_compiled(session)).where(
+            _among(session, Process.ocid, wanted)
+        )
+    ).all():
+        ocid_of[process_id] = ocid
+        if buyer_id is not None:
+            buyer_of[ocid] = buyer_id
+        tag = tags[language] if language in tags else tags.setdefault(language, language_tag(language))
+        if tag:
+            languages[ocid] = tag
+    entity_of = recurring.buyers
+    new = {b for b in buyer_of.values() if b not in entity_of}
+    if new:
+        entities = entities_of_parties(session, EntityKind.BUYER, new)
+        entity_of.update((b, entities.get(b)) for b in new)
+    found.pages.buyers = {ocid: e for ocid, b in buyer_of.items() if (e := entity_of[b]) is not None}
+    suppliers = found.pages.suppliers
+    for process_id, name, party_id in connection.execute(
+        select(Award.process_id, AwardSupplier.name, AwardSupplier.party_id)
+        .join(AwardSupplier, AwardSupplier.award_id == Award.id)
+        .where(_among(session, Award.process_id, list(ocid_of)))
+        .order_by(Award.id, AwardSupplier.party_id)  # as name_pages
+    ).all():
+        key = (ocid_of[process_id], name.strip())
+        if key not in suppliers:
+            suppliers[key] = int(party_id)
+    sources_of: dict[str, tuple[int, ...]] = {}
+    for ocid, source_id in connection.execute(
+        select(Release.ocid, Package.source_id)
+        .distinct()
+        .join(Package, Package.id == Release.package_id)
+        .where(_among(session, Release.ocid, wanted))
+    ).all():
+        sources_of[ocid] = (*sources_of[ocid], source_id) if ocid in sources_of else (source_id,)
+    cells = recurring.cells
+    for ocid, ids in sources_of.items():
+        if ids not in cells:
+            if recurring.terms is None or not set(ids) <= recurring.terms.keys():
+                recurring.terms = source_terms(session)
+            terms = recurring.terms
+            cells[ids] = as_columns(sorted((terms[i] for i in ids), key=lambda t: t.source))
+        found.terms[ocid] = cells[ids]
+    return found
+
+
+def _among(session: Session, column: QueryableAttribute[Any], values: list) -> ColumnElement[bool]:
+    """`column IN values`, the values bound as one parameter: a JSON array read by `json_each` on SQLite, an
+    array on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    listed = func.json_each(bindparam(None, json.dumps(values), type_=String)).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 def _version(release: Release) -> Version:

@@ -1,12 +1,13 @@
 """Everything that depends on Whoosh's internals, in one place, behind a guard.
 
-Two things here read or change Whoosh below its public API:
+Three things here read or change Whoosh below its public API:
 
 - `postings`: word queries answered with numpy over Whoosh's posting blocks (the block reader's private
   methods, the Positions format decoded by hand, BM25F recomputed over arrays);
-- `writer`: a fix to the segment writer that reads each field-length column once per segment.
+- `writer`: a fix to the segment writer that reads each field-length column once per segment;
+- `stored`: stored fields read from each segment's stored column, for the rows of an export.
 
-Both were verified against one exact version of `whoosh-reloaded` (pinned in setup.cfg), its W3 codec and its
+All three were verified against one exact version of `whoosh-reloaded` (pinned in setup.cfg), its W3 codec and its
 BM25F weighting. `problems()` checks that what is installed and what an index was written with are still those;
 when anything differs, the portal answers through Whoosh's own matchers and writer (slower, never wrong) and
 says so once in the log. Nothing here changes Whoosh on import: the writer fix is applied per writer.
@@ -19,7 +20,7 @@ import logging
 from functools import cache
 from importlib import metadata
 
-from whoosh import scoring
+from whoosh import columns, scoring
 from whoosh.codec import base, whoosh3
 from whoosh.reading import SegmentReader
 from whoosh.searching import Searcher
@@ -69,6 +70,8 @@ def installed_problems() -> tuple[str, ...]:
                 found.append(f"{owner.__name__}.{name} is no longer set")
     if not callable(getattr(whoosh3, "_lenfield", None)):
         found.append("whoosh3._lenfield() is gone")
+    if not isinstance(getattr(whoosh3, "STORED_COLUMN", None), columns.PickleColumn):
+        found.append("whoosh3.STORED_COLUMN is gone or no longer pickled")
     if list(inspect.signature(base.FieldWriter.add_postings).parameters) != ["self", "schema", "lengths", "items"]:
         found.append("FieldWriter.add_postings has another signature")
     if (scoring.BM25F().B, scoring.BM25F().K1) != (0.75, 1.2):

@@ -19,11 +19,12 @@ from whoosh.query import Or, Phrase, Term
 from search_index import whoosh_internals
 from search_index.indexer import WRITER_OPTIONS
 from search_index.parsing import parse_query, stemmed
-from search_index.query import SearchIndex, _top, postings_of, search_processes
+from search_index.query import SearchIndex, _top, postings_of, search_processes, stored_in_order
 from search_index.schema import SEARCH_FIELD, process_schema, stemmed_text
 from search_index.whoosh_internals import postings as postings_module
 from search_index.whoosh_internals import writer as fixed_writer
 from search_index.whoosh_internals.postings import Postings
+from search_index.whoosh_internals.stored import read_stored, stored_readers
 
 DOCUMENTS = 4000
 SEGMENTS = 4  # written by separate commits that do not merge
@@ -262,6 +263,15 @@ def test_the_writer_fix_is_applied_per_writer_never_to_the_class(tmp_path):
     assert base.FieldWriter.add_postings is original
 
 
+def test_stored_fields_read_from_the_columns_are_whoosh_own_in_any_order(searcher):
+    every = np.flatnonzero([not searcher.reader().is_deleted(d) for d in range(searcher.reader().doc_count_all())])
+    assert read_stored(stored_readers(searcher), every.tolist()) == [searcher.stored_fields(d) for d in every]
+    shuffled = np.random.default_rng(3).permutation(every)[:700]  # across every segment, in no order
+    expected = [searcher.stored_fields(int(d)) for d in shuffled]
+    assert stored_in_order(searcher, shuffled) == expected
+    assert stored_in_order(searcher, shuffled[:0]) == []
+
+
 def test_the_guard_passes_for_the_pinned_version(searcher):
     assert whoosh_internals.installed_problems() == ()
     assert whoosh_internals.searcher_problems(searcher) == ()
@@ -278,6 +288,10 @@ def test_another_whoosh_falls_back_to_whoosh_own_code_and_says_so(large, monkeyp
         index = SearchIndex(large)
         with caplog.at_level(logging.WARNING, logger="search_index.whoosh_internals"):
             assert postings_of(index.searcher()) is None
+            shuffled = np.random.default_rng(4).permutation(index.searcher().doc_count_all())[:50]
+            shuffled = np.array([d for d in shuffled if not index.searcher().reader().is_deleted(int(d))])
+            expected_fields = [index.searcher().stored_fields(int(d)) for d in shuffled]
+            assert stored_in_order(index.searcher(), shuffled) == expected_fields  # Whoosh's own reads
             for text in QUERIES:
                 page = search_processes(index, q=text, per_page=30)
                 assert page.total == expected[text].total
