@@ -203,7 +203,8 @@ class Release(Base, PublishedOffsets):
     __tablename__ = "release"
     __table_args__ = (
         UniqueConstraint("ocid", "release_id", "checksum"),
-        Index("ix_release_ocid_release_id", "ocid", "release_id"),
+        # Lookups by (ocid, release_id) use the unique constraint; a page's sources are read by ocid and package.
+        Index("ix_release_ocid_package_id", "ocid", "package_id"),
     )
     published_offsets = ("date",)
 
