@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -91,34 +93,54 @@ def _get(url: str) -> tuple[int, dict | None]:
         return error.code, None
 
 
-def test_gunicorn_worker_keeps_answering_across_ingests(tmp_path):
+@contextmanager
+def serving(env: dict[str, str], *options: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """portal.wsgi:app under gunicorn with this environment, on a free port: (its address, the server), once
+    `/search.json` answers; stopped after."""
     try:
         import gunicorn  # noqa: F401
     except ImportError:
         missing("gunicorn is not installed (pip install -e '.[bench]')")
-    database = f"sqlite:///{tmp_path / 'portal.sqlite'}"
-    app = make_app(database, tmp_path)
-    ingest_step(app, tmp_path, 0)
     port = _free_port()
-    env = dict(os.environ, PORTAL_DATABASE_URL=database, PORTAL_INDEX_DIR=app.config["INDEX_DIR"])
-    env["PORTAL_SECRET_KEY"] = "a key for this test only, the same in every worker"
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "portal.wsgi:app"],
+        [sys.executable, "-m", "gunicorn", "-w", "1", *options, "-b", f"127.0.0.1:{port}", "portal.wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    base = f"http://127.0.0.1:{port}/search.json"
+    base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
             try:
-                if _get(base)[0] == 200:
+                if _get(base + "/search.json")[0] == 200:
                     break
             except OSError:
                 time.sleep(0.1)
         else:
             pytest.fail("gunicorn did not start")
+        yield base, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def stopped_with(server: subprocess.Popen) -> bytes | str:
+    """What a server that stopped wrote last, for an assertion's message."""
+    return server.stderr.peek(4000) if server.poll() is not None and server.stderr else ""
+
+
+def test_gunicorn_worker_keeps_answering_across_ingests(tmp_path):
+    database = f"sqlite:///{tmp_path / 'portal.sqlite'}"
+    app = make_app(database, tmp_path)
+    ingest_step(app, tmp_path, 0)
+    env = dict(os.environ, PORTAL_DATABASE_URL=database, PORTAL_INDEX_DIR=app.config["INDEX_DIR"])
+    env["PORTAL_SECRET_KEY"] = "a key for this test only, the same in every worker"
+    with serving(env) as (address, server):
+        base = address + "/search.json"
         queries = [
             "?q=",
             "?q=road",
@@ -133,7 +155,7 @@ def test_gunicorn_worker_keeps_answering_across_ingests(tmp_path):
             ingest_step(app, tmp_path, step)
             for query in queries:
                 status, body = _get(base + query)
-                assert status == 200, (step, query, server.stderr.peek(4000) if server.poll() is not None else "")
+                assert status == 200, (step, query, stopped_with(server))
                 fresh = app.test_client().get("/search.json" + query).get_json()  # a searcher opened now
                 ours = (body["total"], [(hit["ocid"], hit["title"], hit["value"]) for hit in body["results"]])
                 theirs = (fresh["total"], [(hit["ocid"], hit["title"], hit["value"]) for hit in fresh["results"]])
@@ -141,13 +163,7 @@ def test_gunicorn_worker_keeps_answering_across_ingests(tmp_path):
             assert _get(base + "?q=road")[1]["total"] == len(
                 {n for s in range(step + 1) for n in (s, s + 1, s * 7 % 5)}
             )
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        app.extensions["portal.engine"].dispose()
+    app.extensions["portal.engine"].dispose()
 
 
 def award_release(step: int, number: int) -> dict:
@@ -180,10 +196,6 @@ def test_gunicorn_worker_shows_vendor_pages_and_facets_as_each_cli_ingest_leaves
     """The way it is deployed: a long-lived gunicorn worker serves while `portal ingest` runs beside it (entity
     resolution, stored totals and flag counts, index update). After each ingest the worker's vendor and buyer
     pages, comparison and facets equal those of an app opened afresh on the same data."""
-    try:
-        import gunicorn  # noqa: F401
-    except ImportError:
-        missing("gunicorn is not installed (pip install -e '.[bench]')")
     from sqlalchemy import select
 
     from portal.models import Vendor
@@ -208,24 +220,7 @@ def test_gunicorn_worker_shows_vendor_pages_and_facets_as_each_cli_ingest_leaves
     portal("init-db")
     portal_ingest(0)
     app = make_app(database, tmp_path)
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "1", "--threads", "2", "-b", f"127.0.0.1:{port}", "portal.wsgi:app"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if _get(base + "/search.json")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("gunicorn did not start")
+    with serving(env, "--threads", "2") as (base, server):
         seen_awards = []
         for step in range(1, 6):
             portal_ingest(step)
@@ -248,16 +243,10 @@ def test_gunicorn_worker_shows_vendor_pages_and_facets_as_each_cli_ingest_leaves
             fresh = fresh_app.test_client()
             for path in paths:
                 status, body = _get(base + path)
-                assert status == 200, (step, path, server.stderr.peek(4000) if server.poll() is not None else "")
+                assert status == 200, (step, path, stopped_with(server))
                 assert body == fresh.get(path).get_json(), (step, path)
             seen_awards.append(_get(f"{base}/vendor/{acme}.json")[1])
             fresh_app.extensions["portal.engine"].dispose()
         # The pages did change between ingests (a comparison of two stale answers would prove nothing).
         assert len({json.dumps(page, sort_keys=True) for page in seen_awards}) == len(seen_awards)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        app.extensions["portal.engine"].dispose()
+    app.extensions["portal.engine"].dispose()
