@@ -102,7 +102,8 @@ class FoldedPairs(FoldedWords):
 
 ANALYZER = FoldedWords()
 PAIR_ANALYZER = FoldedPairs()
-# What PAIR_ANALYZER gives, as a chain of Whoosh's own filters (an index built before FoldedPairs names it).
+# What PAIR_ANALYZER gives, as a chain of Whoosh's own filters: what an index built before FoldedPairs holds in
+# its schema, and what tests/search_index/test_analysis.py holds FoldedPairs to.
 PAIRS_CHAIN = WORDS_CHAIN | ShingleFilter(size=2, sep=" ")
 
 SEARCH_FIELD = "text"
