@@ -245,6 +245,9 @@ def test_gunicorn_worker_shows_vendor_pages_and_facets_as_each_cli_ingest_leaves
                 status, body = _get(base + path)
                 assert status == 200, (step, path, stopped_with(server))
                 assert body == fresh.get(path).get_json(), (step, path)
+            for path in ("/search.csv?q=road", f"/vendor/{acme}.csv"):  # the exports, streamed by the worker
+                with urllib.request.urlopen(base + path, timeout=30) as response:
+                    assert response.read().decode() == fresh.get(path).get_data(as_text=True), (step, path)
             seen_awards.append(_get(f"{base}/vendor/{acme}.json")[1])
             fresh_app.extensions["portal.engine"].dispose()
         # The pages did change between ingests (a comparison of two stale answers would prove nothing).
